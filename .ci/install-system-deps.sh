@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: a virtual X server with a system tray host,
+# clipboard and key-event tools for the end-to-end tests, and Qt's xcb libraries.
+set -euo pipefail
+pkgs=(
+  xvfb xauth trayer xclip xdotool x11-utils
+  libxcb-cursor0 libxkbcommon-x11-0 libxkbcommon0 libxcb-icccm4 libxcb-image0
+  libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
+  libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0 libxcb-util1 libegl1 libgl1
+  libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+  binutils
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
