@@ -1,0 +1,68 @@
+"""Windows: clipboard-history exclusion formats and the HKCU Run key."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+
+from desktop.platform.base import HotkeySupport, Platform
+
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+VALUE_NAME = "RAXE Desktop"
+
+
+class WindowsPlatform(Platform):
+    name = "windows"
+    secret_formats = ("ExcludeClipboardContentFromMonitorProcessing",)
+    copy_shortcut = "<ctrl>+c"
+
+    def is_secret(self, formats, read_format=None) -> bool:
+        fmts = list(formats)
+        if super().is_secret(fmts):
+            return True
+        # CanIncludeInClipboardHistory / CanUploadToCloudClipboard = DWORD 0 means "secret".
+        for name in ("CanIncludeInClipboardHistory", "CanUploadToCloudClipboard"):
+            match = next((f for f in fmts if name in f), None)
+            if match is None:
+                continue
+            if read_format is None:
+                return True
+            try:
+                raw = bytes(read_format(match))
+            except Exception:  # noqa: BLE001 - unreadable marker: err on the side of secret
+                return True
+            if int.from_bytes(raw[:4] or b"\0", "little") == 0:
+                return True
+        return False
+
+    def hotkey_support(self) -> HotkeySupport:
+        return HotkeySupport(True)
+
+    def autostart_supported(self) -> bool:
+        return True
+
+    def _open(self, write: bool):
+        import winreg  # type: ignore[import-not-found]
+
+        access = winreg.KEY_SET_VALUE if write else winreg.KEY_READ
+        return winreg, winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, access)
+
+    def autostart_enabled(self) -> bool:
+        try:
+            winreg, key = self._open(False)
+            with key:
+                winreg.QueryValueEx(key, VALUE_NAME)
+            return True
+        except OSError:
+            return False
+
+    def set_autostart(self, enabled: bool, command: list[str]) -> None:
+        winreg, key = self._open(True)
+        with key:
+            if enabled:
+                winreg.SetValueEx(
+                    key, VALUE_NAME, 0, winreg.REG_SZ, subprocess.list2cmdline(command)
+                )
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    winreg.DeleteValue(key, VALUE_NAME)
