@@ -100,6 +100,13 @@ HIDDEN_CARRIERS: Mapping[str, HiddenCarrierPolicy] = MappingProxyType(
             8,
             "Text hidden in invisible Unicode tag characters",
         ),
+        "variation_selectors": HiddenCarrierPolicy(
+            Category.PROMPT_INJECTION,
+            Severity.HIGH,
+            0.9,
+            8,
+            "Text hidden in invisible variation selectors",
+        ),
     }
 )
 

@@ -1,0 +1,384 @@
+"""From a result to words a person reads: one sentence, and a longer ``details`` text.
+
+The sentence names what was found and how sure we are ("High-confidence jailbreak
+attempt detected: a role-play persona that switches off safety rules (model score
+0.97)"), where (rule and hidden-layer spans) and, for model detections, the
+technique, spotted with cheap keyword cues per category.
+
+Nothing raw that could be a secret reaches these texts: rule excerpts are
+redacted by the rules, and decoded hidden text goes through ``redact`` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from desktop.detection.categories import CATEGORY_INFO, Category, Severity
+from desktop.detection.policy import MODEL_RULE_ID
+from desktop.detection.types import DetectionResult, Evidence, HiddenLayer
+
+#: Characters of text searched for technique cues (they are cheap, but bounded).
+CUE_SCAN_CHARS = 20_000
+
+Redactor = Callable[[str], str]
+
+NOUNS: dict[Category, str] = {
+    Category.BENIGN: "nothing",
+    Category.COMMAND_INJECTION: "command injection",
+    Category.PII_EXPOSURE: "personal or secret data",
+    Category.JAILBREAK: "jailbreak attempt",
+    Category.PROMPT_INJECTION: "prompt injection",
+    Category.DATA_EXFILTRATION: "data-exfiltration attempt",
+    Category.BIAS_MANIPULATION: "bias-manipulation prompt",
+    Category.HALLUCINATION: "hallucination bait",
+}
+
+#: How each hidden-layer kind is named in a sentence.
+CARRIERS: dict[str, str] = {
+    "tag_chars": "invisible Unicode tag characters",
+    "base64": "a base64-encoded block",
+    "hex": "a hex-encoded block",
+    "url": "URL-encoded text",
+    "url_encoding": "URL-encoded text",
+    "variation_selectors": "invisible variation selectors",
+    "zero_width": "zero-width characters",
+    "html_comment": "an HTML comment",
+    "bidi": "bidirectional control characters",
+}
+
+
+#: Classes whose sentence names the rule match first (concrete values and commands);
+#: for the others the model's reading, with its technique, comes first.
+RULE_FIRST = frozenset(
+    {Category.PII_EXPOSURE, Category.COMMAND_INJECTION, Category.DATA_EXFILTRATION}
+)
+
+
+def confidence_bucket(confidence: float) -> str:
+    """``high`` (>= 0.85), ``medium`` (>= 0.6) or ``low``."""
+    if confidence >= 0.85:
+        return "high"
+    if confidence >= 0.6:
+        return "medium"
+    return "low"
+
+
+@dataclass(frozen=True)
+class Cue:
+    pattern: re.Pattern[str]
+    phrase: str
+
+
+def _cues(*pairs: tuple[str, str]) -> tuple[Cue, ...]:
+    return tuple(Cue(re.compile(p, re.IGNORECASE), phrase) for p, phrase in pairs)
+
+
+#: Keyword cues per category, most specific first.
+TECHNIQUES: dict[Category, tuple[Cue, ...]] = {
+    Category.JAILBREAK: _cues(
+        (r"\bDAN\b|do anything now", "a “DAN” persona that claims to have no rules"),
+        (
+            r"developer mode|dev mode|god mode",
+            "a fake “developer mode” that switches off safety rules",
+        ),
+        (
+            r"jailbr(?:oken|eak)\b.*\bclassic\b|\bclassic\b.*\bjailbr",
+            "a two-answer “classic and jailbroken” template",
+        ),
+        (
+            r"(?:never|don'?t|do not) (?:refuse|say (?:you )?can'?t|apologi[sz]e)|without (?:any )?(?:warnings?|disclaimers?|filters?)|no (?:moral|ethical) (?:limits|guidelines)",
+            "refusal suppression (“never say you can't”)",
+        ),
+        (
+            r"(?:start|begin) (?:your (?:answer|response|reply) )?with [\"“']?sure",
+            "a forced “Sure, here is” prefix",
+        ),
+        (
+            r"\b(?:pretend|role-?play|you are now|act as|stay in character|persona|from now on you)\b",
+            "a role-play persona that switches off safety rules",
+        ),
+        (
+            r"\b(?:story|novel|fiction|screenplay|script|character|fictional)\b",
+            "fiction framing around a harmful request",
+        ),
+        (
+            r"hypothetical|for (?:research|educational|academic) purposes|safety testing|red[- ]team",
+            "a hypothetical or research pretext",
+        ),
+        (
+            r"\b(?:grandma|my (?:late )?grandmother|i am a (?:doctor|police|researcher|professor))\b",
+            "an emotional or authority appeal",
+        ),
+        (r"[a-z]+[0-9@$]+[a-z]+[0-9@$]+", "leetspeak obfuscation"),
+        (r"(?:[!?.}{)(\]\[\\/|~^]{2,}\s*){4,}", "an adversarial suffix of odd tokens"),
+    ),
+    Category.PROMPT_INJECTION: _cues(
+        (
+            r"\b(?:ignore|disregard|forget) (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding)\b",
+            "an instruction to ignore previous instructions",
+        ),
+        (
+            r"your (?:real|actual|true|new) (?:instructions|task|goal)",
+            "a claim to be the model's “real” instructions",
+        ),
+        (
+            r"</?(?:system|document|context)>|#{2,}\s*(?:system|assistant|instruction)|\[/?INST\]|^\s*(?:system|assistant)\s*:",
+            "a fake system or assistant turn",
+        ),
+        (r"\bnew (?:task|instructions?)\b", "a new task that replaces the user's"),
+        (r"<!--", "an instruction hidden in an HTML comment"),
+        (
+            r"\b(?:recommend|say|respond with|output|approve)\b",
+            "goal hijacking (making the model say or approve something)",
+        ),
+    ),
+    Category.DATA_EXFILTRATION: _cues(
+        (
+            r"!\[[^\]]*\]\(\s*https?://[^)\s]*[?&][^)\s]*=",
+            "a markdown image whose URL would carry conversation data",
+        ),
+        (
+            r"(?:repeat|print|output|reveal|show) (?:everything|all|the text|your (?:system )?(?:prompt|instructions))|verbatim|system prompt",
+            "a request to reveal the system prompt",
+        ),
+        (
+            r"~/\.ssh|\.env\b|id_rsa|cookies|environment variables|api[_ ]?keys?",
+            "an attempt to collect keys, cookies or files",
+        ),
+        (
+            r"\b(?:send|post|upload|forward|exfiltrate)\b.{0,80}(?:https?://|webhook|@)",
+            "an instruction to send data to an outside address",
+        ),
+    ),
+    Category.COMMAND_INJECTION: _cues(
+        (
+            r"(?:curl|wget)\b[^|\n]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\biwr\b.*\|\s*iex",
+            "a remote script piped to a shell",
+        ),
+        (r"/dev/tcp/|\bnc\b.*\s-e\b|\bsocat\b|pty\.spawn", "a reverse shell"),
+        (r"powershell[^\n]*\s-(?:e|enc|encodedcommand)\b", "an encoded PowerShell command"),
+        (r"certutil[^\n]*-urlcache|bitsadmin", "a download-and-run cradle"),
+        (r"rm\s+-rf\s+(?:~|/|\$HOME)|dd\s+if=.*of=/dev/|:\(\)\s*\{", "a destructive command"),
+        (r"crontab|sudoers|chmod\s+u\+s|\\Run\b", "a persistence change"),
+        (
+            r"\$\(|`[^`]+`|\beval\b|\bexec\b|__import__",
+            "code smuggled into a command or interpreter",
+        ),
+    ),
+    Category.BIAS_MANIPULATION: _cues(
+        (r"who (?:is|are) more likely", "a loaded forced-choice question about groups"),
+        (r"explain why \w+ (?:people )?are", "a stereotype presented as fact"),
+        (r"\b(?:joke|funny)\b", "humour that demeans a group"),
+    ),
+    Category.HALLUCINATION: _cues(
+        (
+            r"pip install|npm install|package|library|import ",
+            "a request for software packages that may not exist",
+        ),
+        (
+            r"\b(?:cite|citations?|sources?|references?|quote|doi)\b",
+            "a request for citations that may not exist",
+        ),
+        (r"\bwhy did\b|\bwhen did\b", "a question resting on a premise that may be false"),
+    ),
+}
+
+
+def techniques(category: Category, text: str, limit: int = 2) -> list[str]:
+    """Technique phrases whose cue appears in ``text`` (at most ``limit``)."""
+    window = text[:CUE_SCAN_CHARS]
+    found = [cue.phrase for cue in TECHNIQUES.get(category, ()) if cue.pattern.search(window)]
+    return found[:limit]
+
+
+_DIGITS = re.compile(r"\d[\d \-]{4,}\d")
+_TOKENISH = re.compile(r"\b(?=[A-Za-z0-9_\-+/=]{24,}\b)(?=\S*\d)\S+")
+
+
+def fallback_redact(text: str) -> str:
+    """Mask long digit runs and key-like tokens (used when no redactor is given)."""
+    text = _DIGITS.sub(lambda m: "•" * len(m.group()), text)
+    return _TOKENISH.sub(lambda m: m.group()[:4] + "…", text)
+
+
+def shorten(text: str, words: int = 4, chars: int = 60) -> str:
+    """The first few words, with an ellipsis when cut."""
+    clean = " ".join(text.split())
+    parts = clean.split(" ")
+    out = " ".join(parts[:words])
+    if len(out) > chars:
+        out = out[:chars].rstrip()
+    return out + (" …" if len(out) < len(clean) else "")
+
+
+def _found(message: str) -> str:
+    """``"Payment card number (Visa ending 1111)"`` -> ``"Payment card number found (Visa…)"``."""
+    message = message.strip().rstrip(".")
+    if " found" in message.lower():
+        return message
+    head, sep, tail = message.partition(" (")
+    return f"{head} found{sep}{tail}" if sep else f"{message} found"
+
+
+def _where(e: Evidence) -> str:
+    return f"characters {e.start}–{e.end}"
+
+
+def _layer_for(e: Evidence, layers: Sequence[HiddenLayer]) -> HiddenLayer | None:
+    for layer in layers:
+        if layer.start <= e.start and e.end <= layer.end:
+            return layer
+    return None
+
+
+def _carrier(layer: HiddenLayer | None) -> str:
+    if layer is None:
+        return "hidden content"
+    return CARRIERS.get(layer.kind, f"hidden {layer.kind.replace('_', ' ')} content")
+
+
+def explain(
+    result: DetectionResult,
+    text: str = "",
+    *,
+    redact: Redactor | None = None,
+    model_chars: int | None = None,
+) -> tuple[str, str]:
+    """``(explanation, details)`` for ``result``; ``text`` is searched for technique cues.
+
+    ``model_chars``: how many characters the model read, when it read fewer than the
+    rules (long texts), so the details can say so.
+    """
+    redact = redact or fallback_redact
+    sentence = _sentence(result, text, redact)
+    return sentence, _details(result, text, redact, sentence, model_chars)
+
+
+def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
+    cat = result.category
+    if cat is Category.BENIGN:
+        base = "No threat found"
+        if result.mode == "rules-only":
+            base = "No known threat patterns found (rules only: the AI model is not loaded)"
+        if result.truncated:
+            base += f" in the first {result.scanned_chars:,} of {result.total_chars:,} characters"
+        return base + "."
+
+    evidence = [e for e in result.evidence if e.category is cat]
+    carriers = [e for e in evidence if e.source == "hidden" and e.rule_id.startswith("hidden.")]
+    rules = [e for e in evidence if e.rule_id != MODEL_RULE_ID and e not in carriers]
+    models = [e for e in evidence if e.rule_id == MODEL_RULE_ID]
+    noun = NOUNS[cat]
+
+    if carriers:
+        top = carriers[0]
+        layer = _layer_for(top, result.hidden_content)
+        decoded = shorten(redact(layer.decoded)) if layer else ""
+        what = "Hidden instructions" if cat is Category.PROMPT_INJECTION else f"Hidden {noun}"
+        tail = f": “{decoded}”" if decoded else ""
+        return f"{what} found in {_carrier(layer)}{tail}"
+
+    if rules and (cat in RULE_FIRST or not models):
+        top = rules[0]
+        inside = ""
+        if top.source == "hidden":
+            inside = f" inside {_carrier(_layer_for(top, result.hidden_content))}"
+        extra = f" (and {len(rules) - 1} more)" if len(rules) > 1 else ""
+        return f"{_found(top.message)}{inside} at {_where(top)}{extra}."
+
+    top = models[0] if models else None
+    hints = techniques(cat, text) if text else []
+    score = top.confidence if top is not None else result.confidence
+    inside = ""
+    if top is not None and top.source == "hidden":
+        inside = f" inside {_carrier(_layer_for(top, result.hidden_content))}"
+    head = f"{confidence_bucket(score).capitalize()}-confidence {noun} detected{inside}"
+    if hints:
+        head += f": {hints[0]}"
+    return f"{head} (model score {score:.2f})."
+
+
+def _details(
+    result: DetectionResult, text: str, redact: Redactor, sentence: str, model_chars: int | None
+) -> str:
+    info = CATEGORY_INFO[result.category]
+    lines = [sentence, ""]
+    if result.is_threat:
+        lines.append(
+            f"Verdict: {info.display_name}, {result.severity.label} severity, "
+            f"confidence {result.confidence:.2f} ({confidence_bucket(result.confidence)})."
+        )
+        lines.append("")
+        lines.append("What was found:")
+        for e in result.evidence[:12]:
+            lines.append(f"  • {_evidence_line(e, result.hidden_content)}")
+        if len(result.evidence) > 12:
+            lines.append(f"  • … and {len(result.evidence) - 12} more")
+        hints = techniques(result.category, text, limit=3) if text else []
+        if hints:
+            lines.append("Technique: " + "; ".join(hints) + ".")
+        others = sorted(
+            {e.category for e in result.evidence if e.category is not result.category},
+            key=lambda c: -int(CATEGORY_INFO[c].default_severity),
+        )
+        if others:
+            lines.append(
+                "Also flagged: " + ", ".join(CATEGORY_INFO[c].display_name for c in others) + "."
+            )
+        lines.append("")
+        lines.append(f"Why it matters: {info.description}")
+        lines.append(f"What to do: {info.remediation}")
+    else:
+        lines.append("Nothing in this text matched a threat category.")
+
+    if result.hidden_content:
+        lines.append("")
+        lines.append("Hidden content decoded from the text:")
+        for layer in result.hidden_content[:8]:
+            lines.append(
+                f"  • {_carrier(layer)} at characters {layer.start}–{layer.end}: "
+                f"“{shorten(redact(layer.decoded), words=10, chars=120)}”"
+            )
+    changes = [s for s in result.normalization if s.count]
+    if changes:
+        lines.append("")
+        lines.append(
+            "Cleaned before scanning: "
+            + "; ".join(
+                f"{s.kind.replace('_', ' ')} ×{s.count}" + (f" ({s.note})" if s.note else "")
+                for s in changes
+            )
+            + "."
+        )
+    lines.append("")
+    if result.truncated:
+        lines.append(
+            f"Only the first {result.scanned_chars:,} of {result.total_chars:,} characters were "
+            "scanned; the rest was not checked."
+        )
+    else:
+        lines.append(
+            f"Scanned all {result.total_chars:,} characters in {result.latency_ms:.1f} ms."
+        )
+    if result.mode == "rules-only":
+        reason = f": {result.mode_reason}" if result.mode_reason else ""
+        lines.append(
+            f"Mode: rules only, the AI model is not loaded{reason}. Only known patterns were checked."
+        )
+    else:
+        lines.append("Mode: AI model and rules, on this device; nothing left the machine.")
+    return "\n".join(lines)
+
+
+def _evidence_line(e: Evidence, layers: Sequence[HiddenLayer]) -> str:
+    where = _where(e)
+    if e.source == "hidden":
+        where += f", inside {_carrier(_layer_for(e, layers))}"
+    excerpt = f": “{e.excerpt}”" if e.excerpt else ""
+    if e.rule_id == MODEL_RULE_ID:
+        label = CATEGORY_INFO[e.category].display_name.lower()
+        return f"model: {label} score {e.confidence:.2f} at {where}{excerpt}"
+    sev = f" [{e.severity.label}]" if e.severity > Severity.NONE else ""
+    return f"{e.message.rstrip('.')}{sev} at {where}{excerpt}"
