@@ -1,0 +1,450 @@
+"""The controller: wires watcher -> worker -> decisions -> notifier/history, and the tray."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QClipboard
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+
+import desktop
+from desktop.app.clipboard import ClipboardWatcher, Sample, read_mime
+from desktop.app.decisions import (
+    Action,
+    ChangeKind,
+    PauseState,
+    Source,
+    Verdict,
+    decide,
+    keyed_hash,
+)
+from desktop.app.env import AppEnv
+from desktop.app.eventlog import EventLog
+from desktop.app.findings import Finding, RecentFindings, redacted_copy
+from desktop.app.history import History
+from desktop.app.hotkey import HotkeyListener, SelectionReader, pynput_sender
+from desktop.app.notifier import Notifier
+from desktop.app.settings import Settings
+from desktop.app.tray import TrayUI
+from desktop.app.windows import DetailsWindow, HistoryWindow, SettingsDialog
+from desktop.app.worker import ScanResponse, ScanService
+from desktop.platform import Platform
+from desktop.platform.keystore import HashKey, load_hash_key
+
+ALERT_MS = 30_000
+SKIP_MESSAGES = {
+    ChangeKind.SECRET: "the content is marked secret by a password manager, so it was not read",
+    ChangeKind.NO_TEXT: "there is no text to scan",
+    ChangeKind.EMPTY: "there is no text to scan",
+}
+
+
+class RaxeApp(QObject):
+    def __init__(
+        self,
+        env: AppEnv,
+        events: EventLog,
+        platform: Platform,
+        detector_factory: Callable[[], Any],
+        *,
+        key: HashKey | None = None,
+        key_sender: Callable[[str], None] = pynput_sender,
+        clock: Callable[[], float] = time.monotonic,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self.env, self.events, self.platform, self._clock = env, events, platform, clock
+        env.config_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = Settings(env.config_dir)
+        self.key = key or load_hash_key(env.config_dir, env.key_store)
+        self.history = History(env.history_path)
+        removed = self.history.apply_retention(int(self.settings.get("history/retention_days")))
+        self.findings = RecentFindings()
+        self.pause_state = PauseState()
+        self.state = "starting"
+        self.status = "Loading the detector…"
+        self.hotkey_reason = ""
+        self.windows: list[Any] = []
+        self.last_error = ""
+
+        clipboard = QApplication.clipboard()
+        self.clipboard: QClipboard = clipboard
+        self.watcher = ClipboardWatcher(clipboard, platform, self.hash, parent=self)
+        self.watcher.sample.connect(self._on_sample)
+        self.watcher.skipped.connect(
+            lambda kind, source: self.events.log("clipboard_skipped", kind=kind, source=source)
+        )
+        self.selection = SelectionReader(
+            clipboard, platform, key_sender, on_own_write=self._register_own, parent=self
+        )
+        self.selection.done.connect(self._on_selection)
+        self.hotkey = HotkeyListener(self)
+        self.hotkey.triggered.connect(self.scan_selection)
+
+        self.tray = TrayUI(self)
+        self.tray.scan_now.connect(self.scan_clipboard_now)
+        self.tray.pause.connect(self.pause)
+        self.tray.resume.connect(self.resume)
+        self.tray.ignore_next.connect(self.watcher.set_ignore_next)
+        self.tray.show_history.connect(self.open_history)
+        self.tray.show_settings.connect(self.open_settings)
+        self.tray.show_about.connect(self.open_about)
+        self.tray.quit.connect(self.quit)
+        self.notifier = Notifier(self.tray.icon, events, platform_name=platform.name, parent=self)
+        self.notifier.details_requested.connect(self.open_details)
+        self.notifier.shown.connect(self._on_shown)
+
+        self._pause_timer = QTimer(self)
+        self._pause_timer.setSingleShot(True)
+        self._pause_timer.timeout.connect(self.resume)
+        self._alert_timer = QTimer(self)
+        self._alert_timer.setSingleShot(True)
+        self._alert_timer.timeout.connect(self._refresh_state)
+
+        self.scanner = ScanService(detector_factory, self)
+        w = self.scanner
+        w.ready.connect(self._on_ready)
+        w.load_failed.connect(self._on_load_failed)
+        w.finished.connect(self._on_result)
+        w.failed.connect(self._on_failed)
+        w.dropped.connect(
+            lambda r: self.events.log("scan_dropped", request_id=r.id, reason="stale")
+        )
+        self.apply_settings()
+        self.events.log("history_retention", removed=removed)
+        self.events.log("key_store", backend=self.key.backend)
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self.tray.show()
+        self._refresh_state()
+        self.scanner.start()
+        self.events.log(
+            "started",
+            version=desktop.__version__,
+            platform=self.platform.name,
+            tray_available=QSystemTrayIcon.isSystemTrayAvailable(),
+            tray_visible=self.tray.icon.isVisible(),
+            notify_channel=self.notifier.channel(),
+            hotkey=self.hotkey_reason or "ok",
+        )
+
+    def shutdown(self) -> None:
+        self.hotkey.stop()
+        self.scanner.stop()
+        self.tray.icon.hide()
+        self.history.close()
+        self.settings.sync()
+        self.events.log("stopped")
+
+    def quit(self) -> None:
+        self.events.log("quit_requested")
+        QApplication.quit()
+
+    def hash(self, text: str) -> str:
+        return keyed_hash(self.key.key, text)
+
+    def _register_own(self, text: str) -> None:
+        self.watcher._own.append(self.hash(text))
+
+    def apply_settings(self) -> None:
+        s = self.settings
+        self.watcher.watch_clipboard = bool(s.get("monitor/clipboard"))
+        self.watcher.watch_selection = (
+            bool(s.get("monitor/selection")) and self.platform.has_primary_selection
+        )
+        self.watcher.max_chars = int(s.get("scan/max_chars"))
+        self.notifier.style = s.get("notify/style")
+        self.notifier.duration_s = int(s.get("notify/duration_s"))
+        self.notifier.limiter.burst = max(1, int(s.get("notify/burst")))
+        self.policies = s.policies()
+        combo = s.get("hotkey/combo")
+        if self.env.hotkey and s.get("hotkey/enabled"):
+            support = self.hotkey.start(combo, self.platform.hotkey_support())
+        else:
+            self.hotkey.stop()
+            from desktop.platform import HotkeySupport
+
+            support = HotkeySupport(False, "turned off")
+        self.hotkey_reason = "" if support.available else support.reason
+        self.tray.set_hotkey_status(
+            f"Hotkey: {combo}"
+            if support.available
+            else f"Hotkey unavailable: {support.reason} — use “Scan clipboard now”"
+        )
+        self.events.log("hotkey", available=support.available, reason=support.reason)
+        if self.platform.autostart_supported():
+            want = bool(s.get("startup/at_login"))
+            try:
+                if want != self.platform.autostart_enabled():
+                    self.platform.set_autostart(want, self.env.launch_command())
+            except OSError as exc:
+                self.events.log("autostart_failed", error=type(exc).__name__)
+
+    # -- state ----------------------------------------------------------------------------------
+    def paused(self) -> bool:
+        return not self.pause_state.active(self._clock())
+
+    def _refresh_state(self) -> None:
+        if self.state == "error":
+            self.tray.set_state("error", self.status)
+        elif self.paused():
+            until = self.pause_state.until
+            text = (
+                "Paused until resumed"
+                if math.isinf(until)
+                else "Paused until "
+                + time.strftime("%H:%M", time.localtime(time.time() + until - self._clock()))
+            )
+            self.tray.set_state("paused", text)
+        elif self._alert_timer.isActive():
+            self.tray.set_state("alert", self.status)
+        else:
+            self.tray.set_state("active", self.status)
+
+    def pause(self, seconds: float) -> None:
+        self.pause_state = PauseState(math.inf if math.isinf(seconds) else self._clock() + seconds)
+        if not math.isinf(seconds):
+            self._pause_timer.start(int(seconds * 1000))
+        self.tray.set_paused(True)
+        self.events.log("paused", seconds=None if math.isinf(seconds) else seconds)
+        self._refresh_state()
+
+    def resume(self) -> None:
+        self._pause_timer.stop()
+        self.pause_state = PauseState()
+        self.tray.set_paused(False)
+        self.events.log("resumed")
+        self._refresh_state()
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def _submit(self, sample: Sample, source: Source) -> None:
+        req = self.scanner.submit(
+            source,
+            sample.text,
+            sample.text_hash,
+            truncated=sample.truncated,
+            total_chars=sample.total_chars,
+        )
+        self.events.log(
+            "scan_requested",
+            request_id=req.id,
+            source=source.value,
+            chars=len(sample.text),
+            total_chars=sample.total_chars,
+            truncated=sample.truncated,
+            hash=sample.text_hash,
+        )
+
+    def _on_sample(self, sample: Sample) -> None:
+        if self.paused():
+            self.events.log("clipboard_skipped", kind="paused", source=sample.source.value)
+            return
+        self._submit(sample, sample.source)
+
+    def scan_clipboard_now(self) -> None:
+        kind, sample = self.watcher.current(Source.MANUAL)
+        self._explicit(kind, sample, Source.MANUAL, "clipboard")
+
+    def scan_selection(self) -> None:
+        self.events.log("hotkey_pressed")
+        if not self.platform.has_primary_selection:
+            self.watcher.suspended = True
+        self.selection.read()
+
+    def _on_selection(self, mime, reason: str) -> None:
+        self.watcher.suspended = False
+        kind, sample, _ = read_mime(mime, self.platform, self.hash, self.watcher.max_chars)
+        self._explicit(kind, sample, Source.HOTKEY, "selection", reason)
+
+    def _explicit(
+        self, kind: ChangeKind, sample: Sample | None, source: Source, what: str, reason: str = ""
+    ) -> None:
+        if sample is None:
+            why = SKIP_MESSAGES.get(kind, reason or "there is no text to scan")
+            if kind is ChangeKind.NO_TEXT and source is Source.HOTKEY:
+                why = "no text is selected" if reason == "primary" else reason or why
+            self.events.log("explicit_scan_skipped", source=source.value, kind=kind.value)
+            self.notifier.say("RAXE: nothing to scan", f"Nothing scanned: {why}.")
+            return
+        self._submit(sample, source)
+
+    # -- results --------------------------------------------------------------------------------
+    def _on_dropped(self, request) -> None:
+        self.events.log("scan_dropped", request_id=request.id, reason="stale")
+
+    def _on_ready(self, mode: str, reason: str) -> None:
+        self.state = "active"
+        self.status = "Watching the clipboard" + (f" ({mode})" if mode == "rules-only" else "")
+        self.events.log(
+            "ready", mode=mode, mode_reason=reason, notify_channel=self.notifier.channel()
+        )
+        self._refresh_state()
+
+    def _on_load_failed(self, error: str) -> None:
+        self.state, self.status = "error", f"Detector failed to load: {error.split(':')[0]}"
+        self.last_error = error
+        self.events.log("detector_failed", error=error.split(":")[0])
+        self._refresh_state()
+
+    def _on_failed(self, request, error: str) -> None:
+        etype = error.split(":")[0]
+        self.state, self.status = "error", f"Last scan failed ({etype}); still watching"
+        self.last_error = error
+        self.events.log(
+            "scan_failed", request_id=request.id, source=request.source.value, error=etype
+        )
+        self._refresh_state()
+        if request.source.explicit:
+            self.notifier.say("RAXE: scan failed", f"The scan failed ({etype}).", error=True)
+
+    def _on_result(self, resp: ScanResponse) -> None:
+        req, result = resp.request, resp.result
+        if self.state == "error" and self.last_error and not self.last_error.startswith("Detector"):
+            self.state, self.status = "active", "Watching the clipboard"
+        verdict = Verdict(result.category, result.severity, float(result.confidence))
+        decision = decide(
+            verdict,
+            self.policies,
+            source=req.source,
+            paused=self.paused(),
+            marked_safe=self.history.is_safe(req.text_hash),
+        )
+        latency = (time.monotonic() - req.submitted) * 1000 if req.submitted else 0.0
+        self.events.log(
+            "scanned",
+            request_id=req.id,
+            source=req.source.value,
+            category=result.category.label,
+            severity=result.severity.label,
+            confidence=round(float(result.confidence), 4),
+            mode=result.mode,
+            action=decision.action.value,
+            reason=decision.reason,
+            detect_ms=round(resp.elapsed_ms, 1),
+            latency_ms=round(latency, 1),
+            hash=req.text_hash,
+        )
+        if (
+            result.is_threat
+            and decision.action in (Action.NOTIFY, Action.RECORD)
+            and not decision.answer_clean
+        ):
+            preview = None
+            if self.settings.get("history/redacted_previews"):
+                preview = redacted_copy(req.text, result.evidence)[:160]
+            self.history.add(
+                source=req.source.value,
+                category=result.category.label,
+                severity=result.severity.label,
+                confidence=float(result.confidence),
+                text_hash=req.text_hash,
+                preview=preview,
+            )
+        if decision.action is Action.NOTIFY:
+            finding = Finding(
+                req.id,
+                req.source,
+                req.text,
+                req.text_hash,
+                result,
+                decision,
+                req.truncated,
+                req.total_chars,
+            )
+            self.findings.add(finding)
+            self.notifier.notify(finding)
+        self._refresh_state()
+
+    def _on_shown(self, channel: str, finding: Finding) -> None:
+        if finding.result.is_threat and not finding.decision.answer_clean:
+            self._alert_timer.start(ALERT_MS)
+            self._refresh_state()
+
+    # -- windows --------------------------------------------------------------------------------
+    def _keep(self, window) -> None:
+        self.windows = [w for w in self.windows if w.isVisible()] + [window]
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def open_details(self, finding: Finding) -> DetailsWindow:
+        win = DetailsWindow(finding)
+        win.clear_clipboard.connect(lambda f, w=win: self._clear_clipboard(w))
+        win.replace_redacted.connect(lambda f, w=win: self._replace_redacted(f, w))
+        win.mark_safe.connect(lambda f, w=win: self._mark_safe(f, w))
+        win.stop_category.connect(lambda f, w=win: self._stop_category(f, w))
+        self._alert_timer.stop()
+        self._refresh_state()
+        self.events.log("details_opened", request_id=finding.request_id)
+        self._keep(win)
+        return win
+
+    def _clear_clipboard(self, win: DetailsWindow) -> None:
+        self.watcher.clear()
+        self.events.log("action", name="clear_clipboard")
+        win.show_status("Clipboard cleared.")
+
+    def _replace_redacted(self, finding: Finding, win: DetailsWindow) -> None:
+        self.watcher.write_text(redacted_copy(finding.text, finding.result.evidence))
+        self.events.log("action", name="replace_redacted", request_id=finding.request_id)
+        win.show_status("The clipboard now holds a redacted copy.")
+
+    def _mark_safe(self, finding: Finding, win: DetailsWindow) -> None:
+        self.history.mark_safe(finding.text_hash)
+        self.events.log("action", name="mark_safe", hash=finding.text_hash)
+        win.show_status("Marked as safe: you will not be warned about this text again.")
+
+    def _stop_category(self, finding: Finding, win: DetailsWindow) -> None:
+        label = finding.category.label
+        self.settings.set(f"category/{label}/action", Action.RECORD.value)
+        self.settings.sync()
+        self.policies = self.settings.policies()
+        self.events.log("action", name="stop_category", category=label)
+        win.show_status(
+            f"No more warnings about {finding.category.info.display_name.lower()} "
+            "(still recorded in history; change it in Settings)."
+        )
+
+    def open_history(self) -> HistoryWindow:
+        win = HistoryWindow(self.history)
+        self._keep(win)
+        return win
+
+    def open_settings(self) -> SettingsDialog:
+        dlg = SettingsDialog(
+            self.settings,
+            self.key.description,
+            "" if not self.hotkey_reason else f"Hotkey: {self.hotkey_reason}",
+        )
+        dlg.applied.connect(self.apply_settings)
+        self._keep(dlg)
+        return dlg
+
+    def open_about(self) -> None:
+        box = QMessageBox()
+        box.setWindowTitle("About RAXE Desktop")
+        box.setTextFormat(self._plain())
+        box.setText(
+            f"RAXE Desktop {desktop.__version__}\n\nWarns, on the spot and with a reason, "
+            "when copied or selected text is a threat. Everything runs on this device; "
+            "nothing is sent anywhere.\n\nStatus: " + self.status
+        )
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setModal(False)
+        self._keep(box)
+
+    def show_self(self) -> None:
+        """A second launch asked us to show ourselves."""
+        self.events.log("show_requested")
+        self.notifier.say("RAXE Desktop is running", f"{self.status}. Use the tray icon's menu.")
+
+    @staticmethod
+    def _plain():
+        from PySide6.QtCore import Qt
+
+        return Qt.TextFormat.PlainText

@@ -1,0 +1,98 @@
+"""A finding: one scan's result kept in memory (with its text) for the Details window.
+
+The text lives only here, in memory, for the few most recent findings; it never reaches the
+log or the history database.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.app.decisions import Decision, Source
+from desktop.detection.categories import Category, Severity
+
+
+@dataclass(frozen=True)
+class Finding:
+    request_id: int
+    source: Source
+    text: str
+    text_hash: str
+    result: Any  # DetectionResult
+    decision: Decision
+    truncated: bool = False
+    total_chars: int = 0
+
+    @property
+    def category(self) -> Category:
+        return self.result.category
+
+    @property
+    def severity(self) -> Severity:
+        return self.result.severity
+
+    def title(self) -> str:
+        if self.decision.answer_clean or not self.result.is_threat:
+            return "RAXE: nothing found"
+        return f"RAXE: {self.category.info.display_name} ({self.severity.label})"
+
+    def message(self) -> str:
+        if self.decision.answer_clean or not self.result.is_threat:
+            extra = "" if self.decision.reason == "nothing found" else f" ({self.decision.reason})"
+            body = f"No threat found in the {self.source.value} text{extra}."
+        else:
+            body = first_line(self.result.explanation) or self.category.info.description
+        if self.truncated:
+            body += f" Only the first {len(self.text):,} of {self.total_chars:,} characters were scanned."
+        return body
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class RecentFindings:
+    def __init__(self, size: int = 20):
+        self._items: deque[Finding] = deque(maxlen=size)
+
+    def add(self, finding: Finding) -> None:
+        self._items.append(finding)
+
+    def latest(self) -> Finding | None:
+        return self._items[-1] if self._items else None
+
+    def by_request(self, request_id: int) -> Finding | None:
+        return next((f for f in self._items if f.request_id == request_id), None)
+
+
+def redacted_copy(text: str, evidence) -> str:
+    """The text with PII and secrets masked (the detection core's ``redact`` when present)."""
+    try:
+        from desktop.detection.rules import redact
+    except ImportError:
+        redact = None
+    if redact is not None:
+        return redact(text, evidence)
+    spans = sorted(
+        (e.start, e.end)
+        for e in evidence
+        if e.category is Category.PII_EXPOSURE and 0 <= e.start < e.end <= len(text)
+    )
+    out, pos = [], 0
+    for start, end in spans:
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append("[REDACTED]")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def can_redact(result) -> bool:
+    return result.category is Category.PII_EXPOSURE or any(
+        e.category is Category.PII_EXPOSURE for e in result.evidence
+    )

@@ -1,0 +1,132 @@
+"""The global hotkey (pynput on its own thread, re-emitted into Qt by a signal) and the
+selection reader it triggers.
+
+On X11 the selection is the PRIMARY selection. Elsewhere the reader sends the platform's copy
+shortcut, waits (bounded) for the clipboard to change, reads it and puts the old clipboard back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QMimeData, QObject, QTimer, Signal
+from PySide6.QtGui import QClipboard
+
+from desktop.platform import HotkeySupport, Platform
+
+
+class HotkeyListener(QObject):
+    #: Emitted on the GUI thread when the combo is pressed.
+    triggered = Signal()
+    _fired = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._listener = None
+        # pynput calls back on its own thread; a queued hop lands the handler on the GUI thread.
+        self._fired.connect(self.triggered)
+
+    def start(self, combo: str, support: HotkeySupport) -> HotkeySupport:
+        self.stop()
+        if not support.available:
+            return support
+        try:
+            from pynput import keyboard
+
+            keyboard.HotKey.parse(combo)
+            self._listener = keyboard.GlobalHotKeys({combo: self._fired.emit})
+            self._listener.daemon = True
+            self._listener.start()
+        except Exception as exc:  # noqa: BLE001 - the app keeps running and says why
+            self._listener = None
+            return HotkeySupport(False, f"hotkey unavailable ({type(exc).__name__}: {exc})")
+        return HotkeySupport(True)
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+
+def pynput_sender(combo: str) -> None:
+    """Press and release a combo (pynput syntax) with pynput's controller."""
+    from pynput import keyboard
+
+    keys = keyboard.HotKey.parse(combo)
+    ctl = keyboard.Controller()
+    for k in keys:
+        ctl.press(k)
+    for k in reversed(keys):
+        ctl.release(k)
+
+
+def _copy_mime(mime: QMimeData | None) -> QMimeData:
+    out = QMimeData()
+    if mime is not None:
+        for f in mime.formats():
+            out.setData(f, mime.data(f))
+    return out
+
+
+class SelectionReader(QObject):
+    """Reads the current selection and emits ``(text or None, reason)``."""
+
+    done = Signal(object, str)
+
+    def __init__(
+        self,
+        clipboard: QClipboard,
+        platform: Platform,
+        sender: Callable[[str], None] = pynput_sender,
+        *,
+        wait_ms: int = 800,
+        on_own_write: Callable[[str], None] | None = None,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self._cb, self._platform, self._send = clipboard, platform, sender
+        self._on_own_write = on_own_write
+        self._saved: QMimeData | None = None
+        self._waiting = False
+        self._timeout = QTimer(self)
+        self._timeout.setSingleShot(True)
+        self._timeout.setInterval(wait_ms)
+        self._timeout.timeout.connect(
+            lambda: self._finish(None, "the selection could not be copied")
+        )
+        self._cb.dataChanged.connect(self._on_change)
+
+    def read(self) -> None:
+        if self._platform.has_primary_selection and self._cb.supportsSelection():
+            self.done.emit(self._cb.mimeData(QClipboard.Mode.Selection), "primary")
+            return
+        if self._waiting:
+            return
+        self._saved = _copy_mime(self._cb.mimeData(QClipboard.Mode.Clipboard))
+        self._waiting = True
+        self._timeout.start()
+        # Let the user release the hotkey's modifiers first, then send the copy shortcut.
+        QTimer.singleShot(150, self._send_copy)
+
+    def _send_copy(self) -> None:
+        try:
+            self._send(self._platform.copy_shortcut)
+        except Exception as exc:  # noqa: BLE001
+            self._finish(None, f"could not send the copy shortcut ({type(exc).__name__})")
+
+    def _on_change(self) -> None:
+        if self._waiting:
+            self._finish(_copy_mime(self._cb.mimeData(QClipboard.Mode.Clipboard)), "copied")
+
+    def _finish(self, mime: QMimeData | None, reason: str) -> None:
+        if not self._waiting:
+            return
+        self._waiting = False
+        self._timeout.stop()
+        saved, self._saved = self._saved, None
+        if mime is not None and saved is not None:
+            # Put the user's previous clipboard back (and do not scan our own restore).
+            if self._on_own_write is not None and saved.hasText():
+                self._on_own_write(saved.text())
+            self._cb.setMimeData(saved, QClipboard.Mode.Clipboard)
+        self.done.emit(mime, reason)

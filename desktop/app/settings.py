@@ -1,0 +1,117 @@
+"""Settings: declared one per line (key, default, type, doc), stored with QSettings (INI file in
+the config dir, so ``--config-dir`` gives a throw-away profile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from desktop.app.decisions import DEFAULT_MAX_CHARS, Action, CategoryPolicy
+from desktop.detection.categories import THREAT_CATEGORIES, Category
+
+# Ctrl+Alt+Shift+R: "RAXE, scan this". Triple-modifier combos are rarely bound by apps.
+DEFAULT_HOTKEY = "<ctrl>+<alt>+<shift>+r"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Any
+    type: type
+    doc: str
+    choices: tuple[str, ...] = ()
+
+
+ACTIONS = tuple(a.value for a in Action)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("monitor/clipboard", True, bool, "Scan text copied to the clipboard"),
+    Setting("monitor/selection", False, bool, "Also scan highlighted text (X11 PRIMARY selection)"),
+    Setting("hotkey/enabled", True, bool, "Scan the selected text with a global hotkey"),
+    Setting(
+        "hotkey/combo", DEFAULT_HOTKEY, str, "Hotkey (pynput syntax, e.g. <ctrl>+<alt>+<shift>+r)"
+    ),
+    Setting("notify/duration_s", 10, int, "How long a notification stays on screen (seconds)"),
+    Setting("notify/style", "auto", str, "Notification style", ("auto", "tray", "popup")),
+    Setting("notify/burst", 3, int, "At most this many notifications per 30 seconds"),
+    Setting("scan/max_chars", DEFAULT_MAX_CHARS, int, "Most characters scanned from one copy"),
+    Setting("startup/at_login", False, bool, "Start RAXE Desktop when you log in"),
+    Setting("history/retention_days", 30, int, "Keep detection history for this many days"),
+    Setting(
+        "history/redacted_previews",
+        False,
+        bool,
+        "Store a redacted preview with each detection (off: metadata only)",
+    ),
+) + tuple(
+    s
+    for c in THREAT_CATEGORIES
+    for s in (
+        Setting(
+            f"category/{c.label}/action",
+            Action.NOTIFY.value if c.info.alarm_by_default else Action.RECORD.value,
+            str,
+            f"{c.info.display_name}: what to do",
+            ACTIONS,
+        ),
+        Setting(
+            f"category/{c.label}/threshold",
+            0.5,
+            float,
+            f"{c.info.display_name}: lowest confidence that counts",
+        ),
+    )
+)
+
+BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    if raw is None:
+        return setting.default
+    try:
+        if setting.type is bool:
+            value = (
+                raw
+                if isinstance(raw, bool)
+                else str(raw).strip().lower() in ("1", "true", "yes", "on")
+            )
+        else:
+            value = setting.type(raw)
+    except (TypeError, ValueError):
+        return setting.default
+    if setting.choices and value not in setting.choices:
+        return setting.default
+    return value
+
+
+class Settings:
+    """Typed access to the declared settings."""
+
+    def __init__(self, config_dir: Path):
+        self.path = config_dir / "settings.ini"
+        self._qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    def get(self, key: str) -> Any:
+        setting = BY_KEY[key]
+        return _coerce(setting, self._qs.value(key, setting.default))
+
+    def set(self, key: str, value: Any) -> None:
+        setting = BY_KEY[key]
+        self._qs.setValue(key, _coerce(setting, value))
+
+    def sync(self) -> None:
+        self._qs.sync()
+
+    def policies(self) -> dict[Category, CategoryPolicy]:
+        return {
+            c: CategoryPolicy(
+                Action(self.get(f"category/{c.label}/action")),
+                float(self.get(f"category/{c.label}/threshold")),
+            )
+            for c in THREAT_CATEGORIES
+        }

@@ -1,0 +1,349 @@
+"""Windows: Details, Recent detections (history), Settings, and the fallback popup.
+
+Clipboard text is shown as plain text only: labels use ``Qt.PlainText`` and editors use
+``setPlainText``; evidence spans are highlighted with extra selections, never with markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.app.findings import Finding, can_redact
+from desktop.app.history import History
+from desktop.app.settings import SETTINGS, Settings
+from desktop.detection.categories import THREAT_CATEGORIES
+
+HIGHLIGHT = QColor(255, 196, 0, 140)
+
+
+def plain_label(text: str = "", *, wrap: bool = True, bold: bool = False) -> QLabel:
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    label.setWordWrap(wrap)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if bold:
+        font = label.font()
+        font.setBold(True)
+        label.setFont(font)
+    return label
+
+
+def readonly_text(text: str) -> QPlainTextEdit:
+    edit = QPlainTextEdit()
+    edit.setReadOnly(True)
+    edit.setPlainText(text)
+    return edit
+
+
+class DetailsWindow(QWidget):
+    clear_clipboard = Signal(object)
+    replace_redacted = Signal(object)
+    mark_safe = Signal(object)
+    stop_category = Signal(object)
+
+    def __init__(self, finding: Finding, parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Window)
+        self.finding = finding
+        r = finding.result
+        self.setWindowTitle(f"RAXE Desktop — {finding.title().removeprefix('RAXE: ')}")
+        self.resize(640, 560)
+        lay = QVBoxLayout(self)
+        self.title_label = plain_label(finding.title(), bold=True)
+        lay.addWidget(self.title_label)
+        meta = (
+            f"Source: {finding.source.value} · confidence {r.confidence:.0%} · "
+            f"{r.mode}{' (' + r.mode_reason + ')' if r.mode_reason else ''}"
+        )
+        lay.addWidget(plain_label(meta))
+        self.explanation_label = plain_label(r.explanation or finding.message())
+        lay.addWidget(self.explanation_label)
+        if r.details:
+            self.details_label = plain_label(r.details)
+            lay.addWidget(self.details_label)
+        if finding.truncated:
+            lay.addWidget(
+                plain_label(
+                    f"Only the first {len(finding.text):,} of {finding.total_chars:,} characters "
+                    "were scanned."
+                )
+            )
+        lay.addWidget(plain_label("Text (evidence highlighted):", bold=True))
+        self.text_view = readonly_text(finding.text)
+        self.text_view.setExtraSelections(self._highlights())
+        lay.addWidget(self.text_view, 3)
+        evidence_lines = [
+            f"• {e.message}" + (f" — “{e.excerpt}”" if e.excerpt else "") for e in r.evidence
+        ]
+        if evidence_lines:
+            lay.addWidget(plain_label("Evidence:", bold=True))
+            self.evidence_view = readonly_text("\n".join(evidence_lines))
+            lay.addWidget(self.evidence_view, 1)
+        if r.hidden_content:
+            lay.addWidget(plain_label("Decoded hidden content:", bold=True))
+            self.hidden_view = readonly_text(
+                "\n\n".join(f"[{h.kind}] {h.decoded}" for h in r.hidden_content)
+            )
+            lay.addWidget(self.hidden_view, 1)
+        buttons = QHBoxLayout()
+        self.btn_clear = QPushButton("Clear clipboard")
+        self.btn_redact = QPushButton("Replace with a redacted copy")
+        self.btn_safe = QPushButton("Mark as safe")
+        self.btn_stop = QPushButton(f"Stop warning about {r.category.info.display_name.lower()}")
+        self.btn_redact.setEnabled(can_redact(r))
+        self.btn_stop.setEnabled(r.is_threat)
+        self.btn_safe.setEnabled(r.is_threat)
+        for btn, sig in (
+            (self.btn_clear, self.clear_clipboard),
+            (self.btn_redact, self.replace_redacted),
+            (self.btn_safe, self.mark_safe),
+            (self.btn_stop, self.stop_category),
+        ):
+            btn.clicked.connect(lambda _=False, s=sig: s.emit(self.finding))
+            buttons.addWidget(btn)
+        lay.addLayout(buttons)
+        self.status_label = plain_label("")
+        lay.addWidget(self.status_label)
+
+    def _highlights(self) -> list[QTextEdit.ExtraSelection]:
+        out = []
+        n = len(self.finding.text)
+        fmt = QTextCharFormat()
+        fmt.setBackground(HIGHLIGHT)
+        for e in self.finding.result.evidence:
+            if not (0 <= e.start < e.end <= n):
+                continue
+            sel = QTextEdit.ExtraSelection()
+            cursor = QTextCursor(self.text_view.document())
+            # QTextDocument positions count UTF-16 units; map Python offsets across.
+            cursor.setPosition(_utf16(self.finding.text, e.start))
+            cursor.setPosition(_utf16(self.finding.text, e.end), QTextCursor.MoveMode.KeepAnchor)
+            sel.cursor = cursor
+            sel.format = fmt
+            out.append(sel)
+        return out
+
+    def show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+
+def _utf16(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+class HistoryWindow(QWidget):
+    def __init__(self, history: History, parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Window)
+        self.history = history
+        self.setWindowTitle("RAXE Desktop — Recent detections")
+        self.resize(720, 420)
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Category:"))
+        self.filter = QComboBox()
+        self.filter.addItem("All", "")
+        for c in THREAT_CATEGORIES:
+            self.filter.addItem(c.info.display_name, c.label)
+        self.filter.currentIndexChanged.connect(self.refresh)
+        top.addWidget(self.filter)
+        top.addStretch(1)
+        self.btn_clear = QPushButton("Clear history")
+        self.btn_clear.clicked.connect(self.clear_history)
+        top.addWidget(self.btn_clear)
+        lay.addLayout(top)
+        cols = ["Time", "Source", "Category", "Severity", "Confidence", "Hash", "Preview"]
+        self.table = QTableWidget(0, len(cols))
+        self.table.setHorizontalHeaderLabels(cols)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table)
+        self.refresh()
+
+    def refresh(self) -> None:
+        rows = self.history.entries(self.filter.currentData() or None)
+        self.table.setRowCount(len(rows))
+        for i, e in enumerate(rows):
+            when = dt.datetime.fromtimestamp(e.ts).strftime("%Y-%m-%d %H:%M:%S")
+            values = [
+                when,
+                e.source,
+                e.category,
+                e.severity,
+                f"{e.confidence:.0%}",
+                e.text_hash[:12],
+                e.preview or "",
+            ]
+            for j, v in enumerate(values):
+                self.table.setItem(i, j, QTableWidgetItem(v))  # items render plain text
+        self.table.resizeColumnsToContents()
+
+    def clear_history(self) -> None:
+        self.history.clear()
+        self.refresh()
+
+
+class SettingsDialog(QDialog):
+    """Built from the declared settings; per-category action and threshold in a grid."""
+
+    applied = Signal()
+
+    def __init__(
+        self,
+        settings: Settings,
+        key_description: str,
+        hotkey_status: str = "",
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("RAXE Desktop — Settings")
+        self.editors: dict[str, Callable[[], object]] = {}
+        self.widgets: dict[str, QWidget] = {}
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        for s in SETTINGS:
+            if s.key.startswith("category/"):
+                continue
+            w, getter = self._editor(s)
+            w.setToolTip(s.doc)
+            form.addRow(s.doc, w)
+            self.editors[s.key], self.widgets[s.key] = getter, w
+        lay.addLayout(form)
+        if hotkey_status:
+            lay.addWidget(plain_label(hotkey_status))
+        box = QGroupBox("Categories: action and lowest confidence")
+        grid = QGridLayout(box)
+        for row, c in enumerate(THREAT_CATEGORIES):
+            grid.addWidget(QLabel(c.info.display_name), row, 0)
+            for col, key in (
+                (1, f"category/{c.label}/action"),
+                (2, f"category/{c.label}/threshold"),
+            ):
+                s = next(x for x in SETTINGS if x.key == key)
+                w, getter = self._editor(s)
+                w.setToolTip(s.doc)
+                grid.addWidget(w, row, col)
+                self.editors[key], self.widgets[key] = getter, w
+        lay.addWidget(box)
+        self.key_label = plain_label(f"History hashing key: {key_description}")
+        lay.addWidget(self.key_label)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def _editor(self, s):
+        value = self.settings.get(s.key)
+        if s.type is bool:
+            w = QCheckBox()
+            w.setChecked(bool(value))
+            return w, w.isChecked
+        if s.choices:
+            w = QComboBox()
+            w.addItems(list(s.choices))
+            w.setCurrentText(str(value))
+            return w, w.currentText
+        if s.type is int:
+            w = QSpinBox()
+            w.setRange(0, 100_000_000)
+            w.setValue(int(value))
+            return w, w.value
+        if s.type is float:
+            w = QDoubleSpinBox()
+            w.setRange(0.0, 1.0)
+            w.setSingleStep(0.05)
+            w.setValue(float(value))
+            return w, w.value
+        w = QLineEdit(str(value))
+        return w, w.text
+
+    def save(self) -> None:
+        for key, getter in self.editors.items():
+            self.settings.set(key, getter())
+        self.settings.sync()
+        self.applied.emit()
+        self.accept()
+
+
+class FallbackPopup(QWidget):
+    """A small always-on-top note where the tray cannot show (or click) messages."""
+
+    details_requested = Signal(object)
+
+    def __init__(
+        self,
+        finding: Finding | None,
+        duration_ms: int,
+        parent: QWidget | None = None,
+        *,
+        title: str = "",
+        body: str = "",
+    ):
+        flags = (
+            Qt.WindowType.Tool
+            | Qt.WindowType.FramelessWindowHint
+            | Qt.WindowType.WindowStaysOnTopHint
+        )
+        super().__init__(parent, flags)
+        self.finding = finding
+        self.setObjectName("raxePopup")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setStyleSheet("#raxePopup { background: palette(window); border: 1px solid #888; }")
+        lay = QVBoxLayout(self)
+        self.title_label = plain_label(title or (finding.title() if finding else ""), bold=True)
+        self.body_label = plain_label(body or (finding.message() if finding else ""))
+        lay.addWidget(self.title_label)
+        lay.addWidget(self.body_label)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.btn_details = QPushButton("Details…")
+        self.btn_dismiss = QPushButton("Dismiss")
+        self.btn_details.clicked.connect(self._details)
+        self.btn_dismiss.clicked.connect(self.close)
+        row.addWidget(self.btn_details)
+        row.addWidget(self.btn_dismiss)
+        self.btn_details.setVisible(finding is not None)
+        lay.addLayout(row)
+        self.setFixedWidth(380)
+        self.adjustSize()
+        if duration_ms > 0:
+            QTimer.singleShot(duration_ms, self.close)
+
+    def show_at_corner(self) -> None:
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            self.move(area.right() - self.width() - 16, area.bottom() - self.height() - 16)
+        self.show()
+
+    def _details(self) -> None:
+        self.details_requested.emit(self.finding)
+        self.close()

@@ -1,0 +1,146 @@
+"""One worker thread owns the detector: loaded and warmed there, fed by queued signals.
+
+Requests carry ids; a clipboard request older than the newest clipboard request is dropped
+unscanned. The GUI thread never waits. An exception in a scan is reported by signal and the
+worker keeps serving.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from desktop.app.decisions import Source
+
+WARM_UP_TEXT = "Warm-up: please summarise this short paragraph about the weather in Lisbon."
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    id: int
+    source: Source
+    text: str
+    text_hash: str
+    truncated: bool = False
+    total_chars: int = 0
+    submitted: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScanResponse:
+    request: ScanRequest
+    result: Any  # DetectionResult
+    elapsed_ms: float
+
+
+def default_detector_factory(model_dir=None):
+    from desktop.detection import L2ThreatDetector
+
+    return L2ThreatDetector(model_dir=model_dir)
+
+
+class ScanWorker(QObject):
+    ready = Signal(str, str)  # mode, mode_reason
+    load_failed = Signal(str)
+    finished = Signal(object)  # ScanResponse
+    failed = Signal(object, str)  # ScanRequest, error type + message
+    dropped = Signal(object)  # ScanRequest
+
+    def __init__(self, factory: Callable[[], Any]):
+        super().__init__()
+        self._factory = factory
+        self._detector: Any = None
+        #: Written by the GUI thread (a plain int store), read here.
+        self.latest_clipboard_id = 0
+
+    @Slot()
+    def load(self) -> None:
+        try:
+            self._detector = self._factory()
+            warm = self._detector.detect(WARM_UP_TEXT)
+        except Exception as exc:  # noqa: BLE001 - reported to the user as the error state
+            self.load_failed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        self.ready.emit(str(getattr(warm, "mode", "")), str(getattr(warm, "mode_reason", "")))
+
+    @Slot(object)
+    def scan(self, request: ScanRequest) -> None:
+        if (
+            request.source in (Source.CLIPBOARD, Source.SELECTION)
+            and request.id < self.latest_clipboard_id
+        ):
+            self.dropped.emit(request)
+            return
+        if self._detector is None:
+            self.failed.emit(request, "DetectorUnavailable: the detector did not load")
+            return
+        start = time.perf_counter()
+        try:
+            result = self._detector.detect(request.text)
+        except Exception as exc:  # noqa: BLE001 - one bad scan must not kill the worker
+            self.failed.emit(request, f"{type(exc).__name__}: {exc}")
+            return
+        self.finished.emit(ScanResponse(request, result, (time.perf_counter() - start) * 1000))
+
+
+class ScanService(QObject):
+    """GUI-side handle: owns the thread and the worker; ``submit`` returns at once.
+
+    The worker's signals are re-emitted from here, so every handler runs on the GUI thread.
+    """
+
+    _request = Signal(object)
+    ready = Signal(str, str)
+    load_failed = Signal(str)
+    finished = Signal(object)
+    failed = Signal(object, str)
+    dropped = Signal(object)
+
+    def __init__(self, factory: Callable[[], Any], parent: QObject | None = None):
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self.thread = QThread()
+        self.thread.setObjectName("raxe-scan-worker")
+        self.worker = ScanWorker(factory)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.load)
+        self._request.connect(self.worker.scan)
+        for name in ("ready", "load_failed", "finished", "failed", "dropped"):
+            getattr(self.worker, name).connect(getattr(self, name))
+        self.thread.finished.connect(self.worker.deleteLater)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def submit(
+        self,
+        source: Source,
+        text: str,
+        text_hash: str,
+        *,
+        truncated: bool = False,
+        total_chars: int = 0,
+    ) -> ScanRequest:
+        request = ScanRequest(
+            next(self._ids),
+            source,
+            text,
+            text_hash,
+            truncated,
+            total_chars or len(text),
+            time.monotonic(),
+        )
+        if source in (Source.CLIPBOARD, Source.SELECTION):
+            self.worker.latest_clipboard_id = request.id
+        self._request.emit(request)
+        return request
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        if self.thread.isRunning():
+            self.thread.quit()
+            self.thread.wait(timeout_ms)

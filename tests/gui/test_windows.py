@@ -1,0 +1,180 @@
+"""Notifier and rate limit, Details window (markup stays literal), settings round-trip,
+history retention and the history window."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+
+from desktop.app.decisions import Action, Decision, Source
+from desktop.app.eventlog import EventLog
+from desktop.app.findings import Finding, redacted_copy
+from desktop.app.history import History
+from desktop.app.notifier import Notifier, choose_channel
+from desktop.app.settings import SETTINGS, Settings
+from desktop.app.windows import DetailsWindow, HistoryWindow, SettingsDialog
+from desktop.detection.categories import Category
+from tests.gui.helpers import FakeDetector
+
+MARKUP = "<img src=x onerror=alert(1)> <b>bold</b> my card is 4111 1111 1111 1111"
+
+
+def finding(text=MARKUP, source=Source.CLIPBOARD, request_id=1):
+    result = FakeDetector().detect(text)
+    return Finding(
+        request_id, source, text, "hash-" + str(request_id), result, Decision(Action.NOTIFY, "test")
+    )
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def log(self, event, **fields):
+        self.events.append((event, fields))
+
+
+def test_choose_channel():
+    assert choose_channel("auto", True, True, "linux") == "tray"
+    assert choose_channel("auto", True, True, "macos") == "popup"
+    assert choose_channel("auto", False, True, "linux") == "popup"
+    assert choose_channel("tray", True, True, "macos") == "tray"
+    assert choose_channel("popup", True, True, "linux") == "popup"
+
+
+def test_notifier_popup_rate_limit_and_details(qtbot):
+    rec = Recorder()
+    now = [0.0]
+    notifier = Notifier(None, rec, platform_name="linux", burst=2, clock=lambda: now[0])
+    assert notifier.channel() == "popup"  # offscreen: no system tray
+    assert [notifier.notify(finding(request_id=i)) for i in range(4)] == [
+        "popup",
+        "popup",
+        "suppressed",
+        "suppressed",
+    ]
+    assert [e for e, _ in rec.events].count("notify_suppressed") == 2
+    # Explicit scans are never rate-limited; the held-back count is folded into the next one.
+    assert notifier.notify(finding(source=Source.HOTKEY, request_id=9)) == "popup"
+    popup = notifier.popups[-1]
+    assert "2 more warnings held back" in popup.body_label.text()
+    notified = [f for e, f in rec.events if e == "notified"]
+    assert notified[0]["category"] == "pii_exposure" and "text" not in notified[0]
+    with qtbot.waitSignal(notifier.details_requested, timeout=1000) as blocker:
+        popup.btn_details.click()
+    assert blocker.args[0].request_id == 9
+
+
+def test_details_window_shows_markup_literally(qtbot):
+    f = finding()
+    win = DetailsWindow(f)
+    qtbot.addWidget(win)
+    assert win.text_view.toPlainText() == MARKUP
+    assert "<img src=x onerror=alert(1)>" in win.text_view.toPlainText()
+    assert "<b>bold</b>" in win.hidden_view.toPlainText()
+    for label in (win.title_label, win.explanation_label, win.status_label):
+        assert label.textFormat() == Qt.TextFormat.PlainText
+    # Evidence spans are highlighted by extra selections over the plain text.
+    sels = win.text_view.extraSelections()
+    assert {s.cursor.selectedText() for s in sels} == {"4111 1111 1111 1111"}
+    assert win.btn_redact.isEnabled()
+    with qtbot.waitSignal(win.mark_safe, timeout=1000):
+        win.btn_safe.click()
+
+
+def test_details_window_with_markup_explanation(qtbot):
+    f = finding(text="plain <b>bold</b> text")
+    win = DetailsWindow(f)
+    qtbot.addWidget(win)
+    assert win.text_view.toPlainText() == "plain <b>bold</b> text"
+    assert win.title_label.text() == "RAXE: nothing found"
+
+
+def test_redacted_copy_masks_pii():
+    f = finding(text="pay 4111 1111 1111 1111 now")
+    out = redacted_copy(f.text, f.result.evidence)
+    assert "4111 1111 1111 1111" not in out and out.startswith("pay ")
+
+
+def test_settings_round_trip(tmp_path, qapp):
+    s = Settings(tmp_path)
+    assert s.get("monitor/clipboard") is True
+    assert s.get("category/hallucination/action") == "record"
+    s.set("monitor/selection", True)
+    s.set("notify/duration_s", 4)
+    s.set("category/jailbreak/threshold", 0.7)
+    s.set("category/jailbreak/action", "ignore")
+    s.set("notify/style", "bogus")  # not a choice: the default stays
+    s.sync()
+    again = Settings(tmp_path)
+    assert again.get("monitor/selection") is True and again.get("notify/duration_s") == 4
+    assert again.policies()[Category.JAILBREAK].threshold == 0.7
+    assert again.policies()[Category.JAILBREAK].action is Action.IGNORE
+    assert again.get("notify/style") == "auto"
+    assert all(x.doc and x.type is type(x.default) for x in SETTINGS)
+
+
+def test_settings_dialog_saves_and_says_where_the_key_is(qtbot, tmp_path):
+    s = Settings(tmp_path)
+    dlg = SettingsDialog(s, "key file /x/hash.key (readable only by you; no OS keychain)")
+    qtbot.addWidget(dlg)
+    assert "no OS keychain" in dlg.key_label.text()
+    dlg.widgets["history/retention_days"].setValue(7)
+    dlg.widgets["category/bias_manipulation/action"].setCurrentText("notify")
+    with qtbot.waitSignal(dlg.applied, timeout=1000):
+        dlg.save()
+    again = Settings(tmp_path)
+    assert again.get("history/retention_days") == 7
+    assert again.get("category/bias_manipulation/action") == "notify"
+
+
+def test_history_retention_filter_and_clear(qtbot, tmp_path):
+    h = History(tmp_path / "h.sqlite3")
+    now = time.time()
+    h.add(
+        source="clipboard",
+        category="jailbreak",
+        severity="high",
+        confidence=0.9,
+        text_hash="a",
+        ts=now - 40 * 86400,
+    )
+    h.add(
+        source="hotkey",
+        category="pii_exposure",
+        severity="high",
+        confidence=0.8,
+        text_hash="b",
+        ts=now - 86400,
+    )
+    h.add(
+        source="manual",
+        category="jailbreak",
+        severity="high",
+        confidence=0.7,
+        text_hash="c",
+        ts=now,
+    )
+    assert h.apply_retention(30, now=now) == 1
+    assert [e.text_hash for e in h.entries()] == ["c", "b"]
+    win = HistoryWindow(h)
+    qtbot.addWidget(win)
+    assert win.table.rowCount() == 2
+    win.filter.setCurrentIndex(win.filter.findData("pii_exposure"))
+    assert win.table.rowCount() == 1 and win.table.item(0, 2).text() == "pii_exposure"
+    win.clear_history()
+    assert win.table.rowCount() == 0 and h.entries() == []
+    h.mark_safe("zzz")
+    assert h.is_safe("zzz") and not h.is_safe("yyy")
+
+
+def test_event_log_refuses_text(tmp_path):
+    import pytest
+
+    log = EventLog(tmp_path / "e.jsonl")
+    with pytest.raises(ValueError):
+        log.log("oops", text="secret")
+    log.log("fine", hash="abc")
+    log.close()
+    assert '"event": "fine"' in (tmp_path / "e.jsonl").read_text()

@@ -1,0 +1,103 @@
+"""The platform layer (no Qt): secret markers, start at login, hash key store, import hygiene."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+from desktop.platform import current
+from desktop.platform.base import Platform
+from desktop.platform.keystore import load_hash_key
+from desktop.platform.linux import LinuxPlatform, session_type
+from desktop.platform.macos import MacPlatform
+from desktop.platform.windows import WindowsPlatform
+
+
+def test_platform_layer_never_imports_qt():
+    code = (
+        "import sys, desktop.platform, desktop.platform.keystore, desktop.app.decisions, "
+        "desktop.app.history, desktop.app.eventlog; "
+        "print('PySide6' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_current_picks_an_implementation():
+    assert isinstance(current("linux"), LinuxPlatform)
+    assert isinstance(current("darwin"), MacPlatform)
+    assert isinstance(current("win32"), WindowsPlatform)
+    assert type(current("plan9")) is Platform
+
+
+def test_secret_markers():
+    linux = LinuxPlatform({"DISPLAY": ":1"})
+    assert linux.is_secret(["text/plain", "x-kde-passwordManagerHint"], lambda f: b"secret")
+    assert not linux.is_secret(["text/plain", "x-kde-passwordManagerHint"], lambda f: b"public")
+    assert not linux.is_secret(["text/plain"])
+    assert MacPlatform().is_secret(["application/x-nspasteboard-concealed-type", "text/plain"])
+    win = WindowsPlatform()
+    assert win.is_secret(
+        ['application/x-qt-windows-mime;value="ExcludeClipboardContentFromMonitorProcessing"']
+    )
+    fmt = 'application/x-qt-windows-mime;value="CanIncludeInClipboardHistory"'
+    assert win.is_secret([fmt], lambda f: b"\0\0\0\0")
+    assert not win.is_secret([fmt], lambda f: b"\1\0\0\0")
+
+
+def test_markers_are_checked_without_reading_the_text():
+    reads = []
+    LinuxPlatform({}).is_secret(
+        ["text/plain", "x-kde-passwordManagerHint"], lambda f: reads.append(f) or b"secret"
+    )
+    assert reads == ["x-kde-passwordManagerHint"]
+
+
+def test_hotkey_support_by_session():
+    assert LinuxPlatform({"XDG_SESSION_TYPE": "x11", "DISPLAY": ":0"}).hotkey_support().available
+    wl = LinuxPlatform({"XDG_SESSION_TYPE": "wayland"}).hotkey_support()
+    assert not wl.available and "Wayland" in wl.reason
+    assert not LinuxPlatform({}).hotkey_support().available
+    assert session_type({"WAYLAND_DISPLAY": "wayland-0"}) == "wayland"
+    assert not Platform().hotkey_support().available
+
+
+def test_linux_autostart_desktop_file(tmp_path):
+    p = LinuxPlatform({}, config_home=tmp_path)
+    assert p.autostart_supported() and not p.autostart_enabled()
+    p.set_autostart(True, ["/usr/bin/python3", "-m", "desktop"])
+    text = (tmp_path / "autostart" / "raxe-desktop.desktop").read_text()
+    assert "Exec=/usr/bin/python3 -m desktop" in text and p.autostart_enabled()
+    p.set_autostart(False, [])
+    assert not p.autostart_enabled()
+
+
+def test_macos_launch_agent(tmp_path):
+    import plistlib
+
+    p = MacPlatform(agents_dir=tmp_path)
+    p.set_autostart(True, ["/Applications/RAXE.app/Contents/MacOS/raxe"])
+    data = plistlib.loads((tmp_path / "ai.raxe.desktop.plist").read_bytes())
+    assert data["RunAtLoad"] and data["ProgramArguments"][0].endswith("raxe")
+    p.set_autostart(False, [])
+    assert not p.autostart_enabled()
+
+
+def test_hash_key_file_fallback_is_private(tmp_path):
+    key = load_hash_key(tmp_path, "file")
+    path = tmp_path / "hash.key"
+    assert key.backend == "file" and len(key.key) == 32 and str(path) in key.description
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_hash_key(tmp_path, "file").key == key.key  # stable across starts
+
+
+def test_hash_key_without_keychain_falls_back(tmp_path, monkeypatch):
+    import keyring
+    from keyring.backends import fail
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    key = load_hash_key(tmp_path, "auto")
+    assert key.backend == "file" and "no OS keychain" in key.description
