@@ -222,6 +222,23 @@ def _found(message: str) -> str:
     return f"{head} found{sep}{tail}" if sep else f"{message} found"
 
 
+def _lower_first(message: str) -> str:
+    """Lower-case an ordinary capitalised first word ("Downloads"), not "PowerShell" or "AWS"."""
+    word = message.split(" ", 1)[0]
+    if len(word) > 1 and word[0].isupper() and word[1:].islower():
+        return message[0].lower() + message[1:]
+    return message
+
+
+def _rule_sentence(cat: Category, e: Evidence, inside: str, extra: str) -> str:
+    """PII messages are nouns ("AWS access key ID"): "… found at characters 0–20".
+    Other rules describe an action: "Command injection: downloads a script … (characters 0–37)"."""
+    if cat is Category.PII_EXPOSURE:
+        return f"{_found(e.message)}{inside} at {_where(e)}{extra}."
+    message = _lower_first(e.message.strip().rstrip("."))
+    return f"{CATEGORY_INFO[cat].display_name}: {message}{inside} ({_where(e)}){extra}."
+
+
 def _where(e: Evidence) -> str:
     return f"characters {e.start}–{e.end}"
 
@@ -286,7 +303,7 @@ def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
         if top.source == "hidden":
             inside = f" inside {_carrier(_layer_for(top, result.hidden_content))}"
         extra = f" (and {len(rules) - 1} more)" if len(rules) > 1 else ""
-        return f"{_found(top.message)}{inside} at {_where(top)}{extra}."
+        return _rule_sentence(cat, top, inside, extra)
 
     top = models[0] if models else None
     hints = techniques(cat, text) if text else []

@@ -179,3 +179,26 @@ def test_details_lists_normalisation_and_other_classes():
 def test_shorten():
     assert shorten("one two three") == "one two three"
     assert shorten("one two three four five") == "one two three four …"
+
+
+def test_action_rule_sentence():
+    ev = Evidence(
+        Category.COMMAND_INJECTION,
+        "rule",
+        0,
+        37,
+        "Downloads a script and pipes it straight into a shell",
+        Severity.CRITICAL,
+        "cmd.pipe_to_shell",
+    )
+    sentence, _ = explain(result(Category.COMMAND_INJECTION, 1.0, [ev]), "curl x | sh")
+    assert sentence == (
+        "Command injection: downloads a script and pipes it straight into a shell (characters 0–37)."
+    )
+    ps = Evidence(
+        Category.COMMAND_INJECTION, "rule", 0, 9, "PowerShell runs code", Severity.HIGH, "x"
+    )
+    assert (
+        "Command injection: PowerShell runs code"
+        in explain(result(Category.COMMAND_INJECTION, 1.0, [ps]))[0]
+    )

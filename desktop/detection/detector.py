@@ -1,0 +1,316 @@
+"""``L2ThreatDetector``: text in, one explained :class:`DetectionResult` out.
+
+Pipeline for one text::
+
+    bound -> normalize (clean-up, hidden layers)
+          -> rules on the original text (exact spans) and on the cleaned text
+          -> model windows on the cleaned text; model and rules on each hidden layer
+          -> policy.fuse -> explain
+
+Without a usable model (files absent, corrupt, or ``rules_only=True``) the detector
+runs in *rules-only* mode: ``result.mode == "rules-only"`` and ``mode_reason``
+says why; a warning is logged once, when the detector is built. It never raises
+for a ``str``.
+
+Threading: a detector is not thread-safe. Build it once and call ``detect`` from
+one worker thread (the app's scan worker); build another for another thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from desktop.detection.categories import LABELS, Category, Severity
+from desktop.detection.explain import explain, fallback_redact
+from desktop.detection.model import (
+    ModelLoadError,
+    OnnxClassifier,
+    WindowScores,
+    without_surrogates,
+)
+from desktop.detection.normalize import normalize
+from desktop.detection.paths import default_model_dir
+from desktop.detection.policy import MODEL_RULE_ID, POLICY, Verdict, fuse, thresholds_from
+from desktop.detection.rules import redact, scan_rules
+from desktop.detection.types import DetectionResult, Evidence, HiddenLayer, NormalizedText
+
+log = logging.getLogger(__name__)
+
+#: Characters of input read at most (the rest is reported as not scanned).
+DEFAULT_MAX_CHARS = 1_000_000
+#: Hidden layers run through the model and rules one by one (the rest are still
+#: in the cleaned text the model reads).
+MAX_HIDDEN_SCANS = 16
+#: Characters of one decoded layer scanned on its own.
+MAX_HIDDEN_CHARS = 8_192
+#: Model scores below this are not kept as evidence.
+MIN_MODEL_EVIDENCE = 0.2
+EXCERPT_CHARS = 80
+
+MODE_MODEL = "model+rules"
+MODE_RULES = "rules-only"
+
+_WS = re.compile(r"\s+")
+
+
+class L2ThreatDetector:
+    """The detection core's one entry point. See the module docstring."""
+
+    def __init__(
+        self,
+        model_dir: Path | str | None = None,
+        *,
+        threads: int = 1,
+        rules_only: bool = False,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> None:
+        self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+        self.threads = threads
+        self.max_chars = max_chars
+        self.classifier: OnnxClassifier | None = None
+        self.mode = MODE_RULES
+        self.mode_reason = ""
+        self.load_ms = 0.0
+        if rules_only:
+            self.mode_reason = "rules-only mode was requested"
+        else:
+            start = time.perf_counter()
+            try:
+                classifier = OnnxClassifier.from_dir(self.model_dir, threads=threads)
+                classifier.warmup()
+            except ModelLoadError as exc:
+                self.mode_reason = str(exc)
+                log.warning("RAXE model not loaded, running on rules only: %s", exc)
+            else:
+                self.classifier = classifier
+                self.mode = MODE_MODEL
+            self.load_ms = (time.perf_counter() - start) * 1000.0
+        self.thresholds = thresholds_from(POLICY)
+        if self.classifier is not None:
+            self.thresholds.update(self.classifier.manifest.thresholds)
+
+    @property
+    def model_version(self) -> str:
+        return self.classifier.manifest.version if self.classifier is not None else ""
+
+    def __repr__(self) -> str:
+        return f"L2ThreatDetector(mode={self.mode!r}, model_dir={str(self.model_dir)!r})"
+
+    # ------------------------------------------------------------------ detect
+
+    def detect(self, text: str) -> DetectionResult:
+        """Scan ``text``; raises ``TypeError`` for anything but ``str``."""
+        if not isinstance(text, str):
+            raise TypeError(f"detect() expects str, not {type(text).__name__}")
+        start = time.perf_counter()
+        total = len(text)
+        mode, mode_reason = self.mode, self.mode_reason
+        if not text or text.isspace():
+            return self._finish(self._empty(total, mode, mode_reason), start, "")
+
+        norm = normalize(text, max_chars=self.max_chars)
+        visible = without_surrogates(text[: norm.scanned_chars])
+        rule_ev = self._rules(visible, norm)
+
+        windows: WindowScores | None = None
+        model_ev: list[Evidence] = []
+        hidden_ev: list[Evidence] = []
+        if self.classifier is not None:
+            try:
+                windows = self.classifier.predict_windows(norm.text)
+                model_ev = self._model_evidence(windows, norm, visible)
+            except Exception as exc:  # a model failure must not lose the rules' verdict
+                log.exception("model inference failed; this result uses rules only")
+                mode, mode_reason = MODE_RULES, f"model inference failed: {exc}"
+                windows, model_ev = None, []
+        hidden_ev = self._hidden_evidence(norm.hidden_layers, use_model=windows is not None)
+
+        verdict = fuse(
+            model_ev,
+            rule_ev,
+            hidden_ev,
+            norm.hidden_layers,
+            thresholds=self.thresholds,
+            benign_confidence=windows.max_probs()["benign"] if windows is not None else None,
+        )
+        truncated = norm.truncated
+        scanned = norm.scanned_chars
+        model_chars = None
+        if windows is not None:
+            model_chars = min(windows.scanned_chars, norm.scanned_chars)
+            if windows.truncated:
+                truncated, scanned = True, min(scanned, model_chars)
+        result = DetectionResult(
+            category=verdict.category,
+            confidence=round(float(verdict.confidence), 4),
+            scores=self._scores(windows, verdict),
+            severity=verdict.severity,
+            evidence=verdict.evidence,
+            explanation="",
+            details="",
+            hidden_content=norm.hidden_layers,
+            truncated=truncated,
+            scanned_chars=scanned,
+            total_chars=total,
+            mode=mode,
+            mode_reason=mode_reason,
+            normalization=norm.steps,
+        )
+        return self._finish(result, start, norm.text, model_chars=model_chars)
+
+    # ------------------------------------------------------------------ stages
+
+    def _rules(self, visible: str, norm: NormalizedText) -> list[Evidence]:
+        """Rules on the original text (exact spans), then on the cleaned text for
+        what only shows after clean-up (spans approximate, clamped to the input)."""
+        found = list(scan_rules(visible))
+        if norm.text == visible:
+            return found
+        seen = {(e.rule_id, e.excerpt) for e in found}
+        layer_texts = {layer.decoded for layer in norm.hidden_layers}
+        for e in scan_rules(norm.text):
+            if (e.rule_id, e.excerpt) in seen:
+                continue
+            if layer_texts and any(e.excerpt and e.excerpt in t for t in layer_texts):
+                continue  # scanned with its hidden layer, where its carrier is known
+            seen.add((e.rule_id, e.excerpt))
+            start, end = _clamp(e.start, e.end, len(visible))
+            found.append(replace(e, start=start, end=end, message=f"{e.message} (after clean-up)"))
+        return found
+
+    def _model_evidence(
+        self, windows: WindowScores, norm: NormalizedText, visible: str
+    ) -> list[Evidence]:
+        exact = norm.text.startswith(visible) if len(norm.text) >= len(visible) else False
+        out = []
+        for label in LABELS[1:]:
+            i = windows.top_window(label)
+            p = float(windows.probs[i, LABELS.index(label)])
+            if p < MIN_MODEL_EVIDENCE:
+                continue
+            a, b = windows.spans[i]
+            excerpt = self._excerpt(norm.text[a:b])
+            note = ""
+            if not (exact and b <= len(visible)):
+                a, b = _clamp(a, b, len(visible))
+                note = " (position approximate: text was cleaned up)"
+            cat = Category.from_label(label)
+            out.append(
+                Evidence(
+                    category=cat,
+                    source="model",
+                    start=a,
+                    end=b,
+                    message=f"model score {p:.2f} for {cat.info.display_name.lower()}{note}",
+                    severity=POLICY[cat].severity,
+                    rule_id=MODEL_RULE_ID,
+                    confidence=round(p, 4),
+                    excerpt=excerpt,
+                )
+            )
+        return out
+
+    def _hidden_evidence(self, layers: Sequence[HiddenLayer], *, use_model: bool) -> list[Evidence]:
+        out: list[Evidence] = []
+        for layer in layers[:MAX_HIDDEN_SCANS]:
+            decoded = without_surrogates(layer.decoded[:MAX_HIDDEN_CHARS])
+            for e in scan_rules(decoded):
+                out.append(
+                    replace(
+                        e,
+                        source="hidden",
+                        start=layer.start,
+                        end=layer.end,
+                        message=f"{e.message} (in hidden {layer.kind.replace('_', ' ')})",
+                    )
+                )
+            if not use_model or self.classifier is None or len(decoded.strip()) < 3:
+                continue
+            windows = self.classifier.predict_windows(decoded)
+            scores = windows.max_probs()
+            excerpt = self._excerpt(decoded)
+            for label in LABELS[1:]:
+                p = scores[label]
+                if p < MIN_MODEL_EVIDENCE:
+                    continue
+                cat = Category.from_label(label)
+                out.append(
+                    Evidence(
+                        category=cat,
+                        source="hidden",
+                        start=layer.start,
+                        end=layer.end,
+                        message=f"model score {p:.2f} for {cat.info.display_name.lower()} "
+                        f"in hidden {layer.kind.replace('_', ' ')}",
+                        severity=POLICY[cat].severity,
+                        rule_id=MODEL_RULE_ID,
+                        confidence=round(p, 4),
+                        excerpt=excerpt,
+                    )
+                )
+        return out
+
+    def _scores(self, windows: WindowScores | None, verdict: Verdict) -> dict[str, float]:
+        """Per class: the model's worst-window probability, raised to the fused
+        confidence where rules or hidden layers made the class fire; ``benign`` is
+        the least benign window's probability, lowered to match."""
+        scores = windows.max_probs() if windows is not None else {label: 0.0 for label in LABELS}
+        if windows is None:
+            scores["benign"] = verdict.confidence if not verdict.is_threat else 0.0
+        for d in verdict.decisions:
+            scores[d.category.label] = max(scores[d.category.label], d.confidence)
+        top_threat = max(scores[label] for label in LABELS[1:])
+        if verdict.is_threat:
+            scores["benign"] = min(scores["benign"], max(0.0, 1.0 - top_threat))
+        return {k: round(float(v), 4) for k, v in scores.items()}
+
+    def _excerpt(self, text: str) -> str:
+        return _redact(_WS.sub(" ", text[: EXCERPT_CHARS * 2]).strip()[:EXCERPT_CHARS])
+
+    def _empty(self, total: int, mode: str, mode_reason: str) -> DetectionResult:
+        scores = {label: 0.0 for label in LABELS}
+        scores["benign"] = 1.0
+        return DetectionResult(
+            category=Category.BENIGN,
+            confidence=1.0,
+            scores=scores,
+            severity=Severity.NONE,
+            evidence=(),
+            explanation="",
+            details="",
+            scanned_chars=total,
+            total_chars=total,
+            mode=mode,
+            mode_reason=mode_reason,
+        )
+
+    def _finish(
+        self, result: DetectionResult, start: float, text: str, *, model_chars: int | None = None
+    ) -> DetectionResult:
+        result = replace(result, latency_ms=(time.perf_counter() - start) * 1000.0)
+        explanation, details = explain(result, text, redact=_redact, model_chars=model_chars)
+        return replace(
+            result,
+            explanation=explanation,
+            details=details,
+            latency_ms=round((time.perf_counter() - start) * 1000.0, 3),
+        )
+
+
+def _redact(text: str) -> str:
+    """Mask what the rules recognise, then long digit runs and key-like tokens."""
+    try:
+        text = redact(text, scan_rules(text))
+    except Exception:  # redaction must never lose the result; fall back to masking
+        log.exception("rules.redact failed on an excerpt")
+    return fallback_redact(text)
+
+
+def _clamp(start: int, end: int, length: int) -> tuple[int, int]:
+    start = max(0, min(start, length))
+    return start, max(start, min(end, length))
