@@ -1,0 +1,343 @@
+"""Command line: ``python -m desktop [run|scan|bench] ...`` (also ``raxe-desktop``).
+
+With no subcommand, ``run``, or only options (``--config-dir``, ``--log-json``,
+``--smoke-test``...), it starts the tray app. ``scan`` and ``bench`` use the
+detection core only and never import Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from desktop import __version__
+
+if TYPE_CHECKING:
+    from desktop.detection.detector import L2ThreatDetector
+    from desktop.detection.types import DetectionResult
+
+
+class ExitCode(enum.IntEnum):
+    CLEAN = 0
+    THREAT = 1
+    USAGE = 2
+
+
+class InputError(Exception):
+    """An input could not be read or decoded; the message is for the user."""
+
+
+PROG = "raxe-desktop"
+TOP_HELP = f"""usage: {PROG} [run] [APP OPTIONS] | scan ... | bench ...
+
+RAXE Desktop: on-device warnings for threats in the text you copy and select.
+
+commands:
+  run (default)  start the tray app; see `{PROG} run --help` for its options
+                 (--config-dir, --model-dir, --log-json, --smoke-test, ...)
+  scan           scan text, files or JSON lines and print the verdict
+  bench          measure latency, throughput, load time and memory
+
+exit status: 0 clean, 1 threat found, 2 usage or input error.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "scan":
+        return scan_main(args[1:])
+    if args and args[0] == "bench":
+        from desktop.bench import main as bench_main
+
+        return bench_main(args[1:])
+    if args and args[0] in ("-h", "--help", "help"):
+        print(TOP_HELP)
+        return ExitCode.CLEAN
+    if args and args[0] == "--version":
+        print(f"{PROG} {__version__}")
+        return ExitCode.CLEAN
+    if args and args[0] == "run":
+        args = args[1:]
+    return run_app(args)
+
+
+def run_app(args: list[str]) -> int:
+    """Start the tray app (imports Qt; only this branch does)."""
+    try:
+        from desktop.app.main import main as app_main
+    except ImportError as exc:
+        print(f"{PROG}: the tray app cannot start: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    return int(app_main(args) or 0)
+
+
+# ----------------------------------------------------------------------------- scan
+
+
+def build_scan_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"{PROG} scan",
+        description="Scan text for threats. Exit status: 0 clean, 1 threat found, 2 usage or "
+        "input error.",
+    )
+    p.add_argument("text", nargs="*", help="text to scan (words are joined); '-' reads stdin")
+    p.add_argument(
+        "--file",
+        "-f",
+        action="append",
+        default=[],
+        type=Path,
+        help="scan a UTF-8 file as one text (repeatable)",
+    )
+    p.add_argument(
+        "--jsonl",
+        metavar="FILE",
+        help="scan one text per line (raw text, or a JSON object with 'text'); '-' for stdin; "
+        "prints one JSON object per line",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object per input")
+    p.add_argument("--model-dir", type=Path, default=None, help="model directory")
+    p.add_argument("--rules-only", action="store_true", help="do not load the model")
+    p.add_argument("--threads", type=int, default=1, help="ONNX intra-op threads (default 1)")
+    return p
+
+
+def scan_main(argv: list[str]) -> int:
+    parser = build_scan_parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    if ns.threads < 1:
+        return _usage("--threads must be at least 1")
+    if ns.jsonl and (ns.text or ns.file):
+        return _usage("--jsonl cannot be combined with TEXT or --file")
+    if not (ns.text or ns.file or ns.jsonl):
+        return _usage("nothing to scan: give TEXT, --file FILE, --jsonl FILE or '-' for stdin")
+    _reconfigure(sys.stdout)
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
+
+    inputs: list[tuple[str, str]] = []
+    try:
+        if ns.text == ["-"]:
+            inputs.append(("stdin", _decode(sys.stdin.buffer.read(), "stdin")))
+        elif ns.text:
+            inputs.append(("argument", " ".join(ns.text)))
+        for path in ns.file:
+            inputs.append((str(path), read_text_file(path)))
+    except InputError as exc:
+        return _usage(str(exc), show_usage=False)
+
+    detector = _make_detector(ns)
+    if ns.jsonl:
+        return scan_jsonl(detector, ns.jsonl, sys.stdout, sys.stderr)
+
+    status = ExitCode.CLEAN
+    for i, (name, text) in enumerate(inputs):
+        result = detector.detect(text)
+        if result.is_threat:
+            status = ExitCode.THREAT
+        if ns.json:
+            data = result.to_dict()
+            if len(inputs) > 1 or name not in ("argument", "stdin"):
+                data["input"] = name
+            print(json.dumps(data, ensure_ascii=False))
+        else:
+            if len(inputs) > 1:
+                print(("\n" if i else "") + f"== {name} ==")
+            print(format_result(result))
+    return status
+
+
+def _make_detector(ns: argparse.Namespace) -> L2ThreatDetector:
+    from desktop.detection.detector import L2ThreatDetector
+
+    return L2ThreatDetector(ns.model_dir, threads=ns.threads, rules_only=ns.rules_only)
+
+
+def _usage(message: str, *, show_usage: bool = True) -> int:
+    if show_usage:
+        print(f"usage: {PROG} scan [TEXT ... | - | --file FILE | --jsonl FILE]", file=sys.stderr)
+    print(f"{PROG} scan: error: {message}", file=sys.stderr)
+    return ExitCode.USAGE
+
+
+def _reconfigure(stream: IO[str]) -> None:
+    """Never die on printing: odd characters become escapes, not a crash."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def read_text_file(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"is a directory, not a file: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return _decode(data, str(path))
+
+
+# ----------------------------------------------------------------------------- jsonl
+
+
+def iter_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | None, str | None, str]]:
+    """``(line number, extra fields, text or None, error)`` for each non-blank line."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            yield number, None, None, f"line is not UTF-8 text (offset {exc.start})"
+            continue
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                text = obj.get("text")
+                if not isinstance(text, str):
+                    yield number, None, None, "JSON object has no string field 'text'"
+                    continue
+                extra = {"id": obj["id"]} if "id" in obj else {}
+                yield number, extra, text, ""
+                continue
+        yield number, {}, line, ""
+
+
+def scan_jsonl(detector: L2ThreatDetector, source: str, out: IO[str], err: IO[str]) -> int:
+    if source == "-":
+        stream: IO[bytes] = sys.stdin.buffer
+        total = None
+    else:
+        path = Path(source)
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            return _usage(f"cannot read {path}: {exc.strerror or exc}", show_usage=False)
+        total = _count_lines(path) if err.isatty() else None
+    progress = Progress(err, total) if err.isatty() else None
+    threats = errors = 0
+    try:
+        for number, extra, text, error in iter_jsonl(stream):
+            if text is None:
+                errors += 1
+                out.write(json.dumps({"line": number, "error": error}) + "\n")
+            else:
+                result = detector.detect(text)
+                threats += result.is_threat
+                data = {"line": number, **(extra or {}), **result.to_dict()}
+                out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            out.flush()
+            if progress:
+                progress.update(number, threats)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+        if progress:
+            progress.close()
+    if errors:
+        print(f"{PROG} scan: {errors} line(s) could not be scanned", file=err)
+        return ExitCode.USAGE
+    return ExitCode.THREAT if threats else ExitCode.CLEAN
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+class Progress:
+    """A one-line progress bar on a terminal (only used when stderr is a TTY)."""
+
+    def __init__(self, stream: IO[str], total: int | None, interval: float = 0.1) -> None:
+        self.stream, self.total, self.interval = stream, total, interval
+        self.last = 0.0
+        self.started = time.monotonic()
+
+    def update(self, line: int, threats: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        rate = line / max(now - self.started, 1e-9)
+        if self.total:
+            done = min(1.0, line / self.total)
+            bar = "#" * int(done * 30)
+            text = f"\r[{bar:<30}] {line}/{self.total} lines, {threats} threats, {rate:.0f}/s"
+        else:
+            text = f"\r{line} lines, {threats} threats, {rate:.0f}/s"
+        self.stream.write(text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def format_result(result: DetectionResult) -> str:
+    """The human-readable verdict ``scan`` prints."""
+    from desktop.detection.explain import CARRIERS, fallback_redact, shorten
+
+    name = result.category.info.display_name
+    if result.is_threat:
+        head = (
+            f"THREAT  {name} ({result.label}), {result.severity.label} severity, "
+            f"confidence {result.confidence:.2f}"
+        )
+    else:
+        head = f"CLEAN   {name}, confidence {result.confidence:.2f}"
+    lines = [head, f"  {result.explanation}"]
+    if result.evidence:
+        lines.append("Evidence:")
+        for e in result.evidence[:20]:
+            excerpt = f"  “{e.excerpt}”" if e.excerpt else ""
+            rule = e.rule_id or e.source
+            lines.append(
+                f"  - [{e.source}:{rule}] {e.category.label}, {e.severity.label}, "
+                f"chars {e.start}–{e.end}: {e.message}{excerpt}"
+            )
+        if len(result.evidence) > 20:
+            lines.append(f"  - … {len(result.evidence) - 20} more")
+    if result.hidden_content:
+        lines.append("Hidden content:")
+        for layer in result.hidden_content[:10]:
+            kind = CARRIERS.get(layer.kind, layer.kind)
+            decoded = shorten(fallback_redact(layer.decoded), words=12, chars=120)
+            lines.append(f"  - {kind} at chars {layer.start}–{layer.end}: “{decoded}”")
+    scanned = (
+        f"first {result.scanned_chars:,} of {result.total_chars:,} characters (truncated)"
+        if result.truncated
+        else f"all {result.total_chars:,} characters"
+    )
+    mode = result.mode + (f" ({result.mode_reason})" if result.mode_reason else "")
+    lines.append(f"Scanned: {scanned} in {result.latency_ms:.1f} ms")
+    lines.append(f"Mode:    {mode}")
+    return "\n".join(lines)
