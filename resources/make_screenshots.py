@@ -41,7 +41,7 @@ def in_display() -> int:
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
     cfg = Path(tempfile.mkdtemp(prefix="raxe-shots-"))
-    env = AppEnv(config_dir=cfg, hotkey=False, key_store="file")
+    env = AppEnv(config_dir=cfg, hotkey=True, key_store="file")
     raxe = RaxeApp(env, EventLog(None), current(), default_detector_factory)
     ready = []
     raxe.scanner.ready.connect(lambda *a: ready.append(a))
@@ -65,13 +65,18 @@ def in_display() -> int:
 
     tray_geo = raxe.tray.icon.geometry()
     # 1. the tray menu, opened from the tray icon
-    anchor = QPoint(tray_geo.center().x(), tray_geo.bottom() + 2) if tray_geo.isValid() \
+    anchor = (
+        QPoint(tray_geo.center().x(), tray_geo.bottom() + 2)
+        if tray_geo.isValid()
         else QPoint(geo.right() - 40, 30)
+    )
     raxe.tray.menu.popup(anchor)
     wait(lambda: raxe.tray.menu.isVisible())
     m = raxe.tray.menu.geometry()
-    grab_screen("tray-menu.png", QRect(m.left() - 40, 0, m.width() + 80 + 60,
-                                       m.bottom() + 20).adjusted(0, 0, 0, 0))
+    grab_screen(
+        "tray-menu.png",
+        QRect(m.left() - 40, 0, m.width() + 80 + 60, m.bottom() + 20).adjusted(0, 0, 0, 0),
+    )
     raxe.tray.menu.hide()
 
     # 2. a notification: copy a command-injection text; the tray shows its message

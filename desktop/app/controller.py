@@ -26,7 +26,7 @@ from desktop.app.env import AppEnv
 from desktop.app.eventlog import EventLog
 from desktop.app.findings import Finding, RecentFindings, redacted_copy
 from desktop.app.history import History
-from desktop.app.hotkey import HotkeyListener, SelectionReader, pynput_sender
+from desktop.app.hotkey import HotkeyListener, SelectionReader, pretty_combo, pynput_sender
 from desktop.app.notifier import Notifier
 from desktop.app.settings import Settings
 from desktop.app.tray import TrayUI
@@ -172,7 +172,7 @@ class RaxeApp(QObject):
             support = HotkeySupport(False, "turned off")
         self.hotkey_reason = "" if support.available else support.reason
         self.tray.set_hotkey_status(
-            f"Hotkey: {combo}"
+            f"Hotkey: {pretty_combo(combo)}"
             if support.available
             else f"Hotkey unavailable: {support.reason} — use “Scan clipboard now”"
         )

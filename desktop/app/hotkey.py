@@ -15,6 +15,14 @@ from PySide6.QtGui import QClipboard
 from desktop.platform import HotkeySupport, Platform
 
 
+def pretty_combo(combo: str) -> str:
+    """``<ctrl>+<alt>+<shift>+r`` -> ``Ctrl+Alt+Shift+R`` for menus."""
+    return "+".join(
+        part.strip("<>").capitalize() if len(part) > 1 else part.upper()
+        for part in combo.split("+")
+    )
+
+
 class HotkeyListener(QObject):
     #: Emitted on the GUI thread when the combo is pressed.
     triggered = Signal()

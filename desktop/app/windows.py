@@ -76,16 +76,10 @@ class DetailsWindow(QWidget):
         lay = QVBoxLayout(self)
         self.title_label = plain_label(finding.title(), bold=True)
         lay.addWidget(self.title_label)
-        meta = (
-            f"Source: {finding.source.value} · confidence {r.confidence:.0%} · "
-            f"{r.mode}{' (' + r.mode_reason + ')' if r.mode_reason else ''}"
-        )
+        meta = f"Source: {finding.source.value} · confidence {r.confidence:.0%} · {r.mode}"
         lay.addWidget(plain_label(meta))
         self.explanation_label = plain_label(r.explanation or finding.message())
         lay.addWidget(self.explanation_label)
-        if r.details:
-            self.details_label = plain_label(r.details)
-            lay.addWidget(self.details_label)
         if finding.truncated:
             lay.addWidget(
                 plain_label(
@@ -97,13 +91,13 @@ class DetailsWindow(QWidget):
         self.text_view = readonly_text(finding.text)
         self.text_view.setExtraSelections(self._highlights())
         lay.addWidget(self.text_view, 3)
-        evidence_lines = [
+        details = (r.details or "").strip() or "\n".join(
             f"• {e.message}" + (f" — “{e.excerpt}”" if e.excerpt else "") for e in r.evidence
-        ]
-        if evidence_lines:
-            lay.addWidget(plain_label("Evidence:", bold=True))
-            self.evidence_view = readonly_text("\n".join(evidence_lines))
-            lay.addWidget(self.evidence_view, 1)
+        )
+        if details:
+            lay.addWidget(plain_label("Details:", bold=True))
+            self.details_view = readonly_text(details)
+            lay.addWidget(self.details_view, 2)
         if r.hidden_content:
             lay.addWidget(plain_label("Decoded hidden content:", bold=True))
             self.hidden_view = readonly_text(
@@ -282,6 +276,7 @@ class SettingsDialog(QDialog):
             w.setValue(float(value))
             return w, w.value
         w = QLineEdit(str(value))
+        w.setMinimumWidth(220)
         return w, w.text
 
     def save(self) -> None:
