@@ -197,8 +197,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append("")
     if one_mb["truncated"]:
         lines.append(
-            f"1 MB text: truncated, {one_mb['scanned_chars']:,} characters scanned by every "
-            "detector (the model reads at most max_windows windows)"
+            f"1 MB text: reported as truncated at {one_mb['scanned_chars']:,} characters: the model "
+            f"reads at most max_windows={report['max_windows']} windows of "
+            f"max_length={report['max_length']} tokens (normalisation and rules read it all)"
         )
     else:
         lines.append("1 MB text: scanned in full")
