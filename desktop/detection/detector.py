@@ -43,11 +43,14 @@ log = logging.getLogger(__name__)
 
 #: Characters of input read at most (the rest is reported as not scanned).
 DEFAULT_MAX_CHARS = 1_000_000
-#: Hidden layers run through the model and rules one by one (the rest are still
-#: in the cleaned text the model reads).
-MAX_HIDDEN_SCANS = 16
-#: Characters of one decoded layer scanned on its own.
-MAX_HIDDEN_CHARS = 8_192
+#: Hidden layers scanned on their own by the rules, and by the model (all decoded
+#: layers are also part of the cleaned text the model reads in its main pass).
+MAX_HIDDEN_RULE_SCANS = 64
+MAX_HIDDEN_MODEL_SCANS = 8
+#: Characters of one decoded layer scanned on its own by the rules / by the model
+#: (the model bound keeps it to a few windows per layer).
+MAX_HIDDEN_RULE_CHARS = 65_536
+MAX_HIDDEN_MODEL_CHARS = 2_048
 #: Model scores below this are not kept as evidence.
 MIN_MODEL_EVIDENCE = 0.2
 EXCERPT_CHARS = 80
@@ -172,14 +175,19 @@ class L2ThreatDetector:
         if norm.text == visible:
             return found
         seen = {(e.rule_id, e.excerpt) for e in found}
-        layer_texts = {layer.decoded for layer in norm.hidden_layers}
+        layers = norm.hidden_layers[:MAX_HIDDEN_RULE_SCANS]
         for e in scan_rules(norm.text):
-            if (e.rule_id, e.excerpt) in seen:
+            raw = norm.text[e.start : e.end]
+            if (e.rule_id, e.excerpt) in seen or not raw:
                 continue
-            if layer_texts and any(e.excerpt and e.excerpt in t for t in layer_texts):
+            if any(raw in layer.decoded for layer in layers):
                 continue  # scanned with its hidden layer, where its carrier is known
             seen.add((e.rule_id, e.excerpt))
-            start, end = _clamp(e.start, e.end, len(visible))
+            at = visible.find(raw)
+            if at >= 0:
+                start, end = at, at + len(raw)
+            else:
+                start, end = _clamp(e.start, e.end, len(visible))
             found.append(replace(e, start=start, end=end, message=f"{e.message} (after clean-up)"))
         return found
 
@@ -217,8 +225,8 @@ class L2ThreatDetector:
 
     def _hidden_evidence(self, layers: Sequence[HiddenLayer], *, use_model: bool) -> list[Evidence]:
         out: list[Evidence] = []
-        for layer in layers[:MAX_HIDDEN_SCANS]:
-            decoded = without_surrogates(layer.decoded[:MAX_HIDDEN_CHARS])
+        for index, layer in enumerate(layers[:MAX_HIDDEN_RULE_SCANS]):
+            decoded = without_surrogates(layer.decoded[:MAX_HIDDEN_RULE_CHARS])
             for e in scan_rules(decoded):
                 out.append(
                     replace(
@@ -226,12 +234,17 @@ class L2ThreatDetector:
                         source="hidden",
                         start=layer.start,
                         end=layer.end,
-                        message=f"{e.message} (in hidden {layer.kind.replace('_', ' ')})",
+                        message=e.message,
                     )
                 )
-            if not use_model or self.classifier is None or len(decoded.strip()) < 3:
+            if (
+                not use_model
+                or self.classifier is None
+                or index >= MAX_HIDDEN_MODEL_SCANS
+                or len(decoded.strip()) < 3
+            ):
                 continue
-            windows = self.classifier.predict_windows(decoded)
+            windows = self.classifier.predict_windows(decoded[:MAX_HIDDEN_MODEL_CHARS])
             scores = windows.max_probs()
             excerpt = self._excerpt(decoded)
             for label in LABELS[1:]:
@@ -245,8 +258,7 @@ class L2ThreatDetector:
                         source="hidden",
                         start=layer.start,
                         end=layer.end,
-                        message=f"model score {p:.2f} for {cat.info.display_name.lower()} "
-                        f"in hidden {layer.kind.replace('_', ' ')}",
+                        message=f"model score {p:.2f} for {cat.info.display_name.lower()}",
                         severity=POLICY[cat].severity,
                         rule_id=MODEL_RULE_ID,
                         confidence=round(p, 4),

@@ -229,3 +229,19 @@ def test_core_never_imports_qt(tiny_model_dir):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_card_in_base64_points_at_its_carrier(detector):
+    blob = base64.b64encode(b"my card is 4111 1111 1111 1111 ok").decode()
+    text = "see attachment " + blob
+    r = detector.detect(text)
+    assert r.category is Category.PII_EXPOSURE and r.severity > Severity.HIGH
+    pii = [e for e in r.evidence if e.category is Category.PII_EXPOSURE]
+    assert [(e.source, e.start, e.end) for e in pii] == [("hidden", 15, len(text))]
+    assert "inside a base64-encoded block at characters 15–" in r.explanation
+
+
+def test_rule_match_after_clean_up_maps_back(detector):
+    r = detector.detect("card: 4\uff11\uff11\uff11 1111 1111 1111 (full-width digits)")
+    assert r.category is Category.PII_EXPOSURE
+    assert [(e.start, e.end) for e in r.evidence if e.source == "rule"] == [(6, 25)]
