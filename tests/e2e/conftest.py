@@ -117,7 +117,7 @@ def wait_until(pred, timeout: float, message: str, interval: float = 0.05):
 
 
 class AppProcess:
-    """The real app (``python -m desktop.app``) with its JSON events read from stderr."""
+    """The real app (``python -m desktop``, the README run command) with its JSON events read from stderr."""
 
     def __init__(self, display: Display, config_dir: Path, *extra: str):
         self.display = display
@@ -126,7 +126,7 @@ class AppProcess:
         self.other: list[str] = []
         self._q: queue.Queue = queue.Queue()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop.app", "--config-dir", str(config_dir), "--log-json",
+            [sys.executable, "-m", "desktop", "--config-dir", str(config_dir), "--log-json",
              "--key-store", "file", *extra],
             env=display.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True)
