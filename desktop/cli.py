@@ -278,10 +278,12 @@ class Progress:
         self.stream, self.total, self.interval = stream, total, interval
         self.last = 0.0
         self.started = time.monotonic()
+        self.state = (0, 0)
 
-    def update(self, line: int, threats: int) -> None:
+    def update(self, line: int, threats: int, *, force: bool = False) -> None:
+        self.state = (line, threats)
         now = time.monotonic()
-        if now - self.last < self.interval:
+        if not force and now - self.last < self.interval:
             return
         self.last = now
         rate = line / max(now - self.started, 1e-9)
@@ -295,6 +297,7 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
+        self.update(*self.state, force=True)
         self.stream.write("\n")
         self.stream.flush()
 

@@ -174,3 +174,15 @@ def test_bench_table(tiny_model_dir, monkeypatch, capsys):
     assert main(["bench", "--runs", "1", "--model-dir", str(tiny_model_dir)]) == 0
     out = capsys.readouterr().out
     assert "p50 ms" in out and "peak RSS" in out and "model load" in out
+
+
+def test_progress_bar_renders_the_final_state():
+    import io
+
+    stream = io.StringIO()
+    bar = desktop.cli.Progress(stream, total=4, interval=3600)
+    for line in range(1, 5):
+        bar.update(line, threats=1)
+    bar.close()
+    text = stream.getvalue()
+    assert text.startswith("\r[") and "4/4 lines, 1 threats" in text and text.endswith("\n")
