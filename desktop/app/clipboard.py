@@ -23,6 +23,7 @@ from desktop.app.decisions import (
     bound_text,
     classify_change,
 )
+from desktop.app.qtcompat import emit
 from desktop.platform import Platform
 
 
@@ -165,11 +166,11 @@ class ClipboardWatcher(QObject):
         if kind is ChangeKind.NORMAL and source is Source.CLIPBOARD and self._ignore_next:
             self._ignore_next = False
             kind, sample = ChangeKind.UNCHANGED, None
-            self.skipped.emit("ignored_by_user", source.value)
+            emit(self.skipped, "ignored_by_user", source.value)
             self._pending[source] = None
             return
         if kind is not ChangeKind.NORMAL:
-            self.skipped.emit(kind.value, source.value)
+            emit(self.skipped, kind.value, source.value)
             if kind is not ChangeKind.UNCHANGED:
                 self._pending[source] = None  # the newest state wins, even when not scannable
             return
@@ -184,4 +185,4 @@ class ClipboardWatcher(QObject):
         if sample is None:
             return
         self.recent.add(sample.text_hash, self._clock())
-        self.sample.emit(sample)
+        emit(self.sample, sample)

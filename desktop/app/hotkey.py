@@ -12,6 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QMimeData, QObject, QTimer, Signal
 from PySide6.QtGui import QClipboard
 
+from desktop.app.qtcompat import emit
 from desktop.platform import HotkeySupport, Platform
 
 
@@ -42,7 +43,7 @@ class HotkeyListener(QObject):
             from pynput import keyboard
 
             keyboard.HotKey.parse(combo)
-            self._listener = keyboard.GlobalHotKeys({combo: self._fired.emit})
+            self._listener = keyboard.GlobalHotKeys({combo: lambda: emit(self._fired)})
             self._listener.daemon = True
             self._listener.start()
         except Exception as exc:  # noqa: BLE001 - the app keeps running and says why
@@ -106,7 +107,7 @@ class SelectionReader(QObject):
 
     def read(self) -> None:
         if self._platform.has_primary_selection and self._cb.supportsSelection():
-            self.done.emit(self._cb.mimeData(QClipboard.Mode.Selection), "primary")
+            emit(self.done, self._cb.mimeData(QClipboard.Mode.Selection), "primary")
             return
         if self._waiting:
             return
@@ -137,4 +138,4 @@ class SelectionReader(QObject):
             if self._on_own_write is not None and saved.hasText():
                 self._on_own_write(saved.text())
             self._cb.setMimeData(saved, QClipboard.Mode.Clipboard)
-        self.done.emit(mime, reason)
+        emit(self.done, mime, reason)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from desktop.app.decisions import RateLimiter
 from desktop.app.eventlog import EventLog
 from desktop.app.findings import Finding
+from desktop.app.qtcompat import emit
 from desktop.app.windows import FallbackPopup
 from desktop.detection.categories import Severity
 
@@ -107,7 +108,7 @@ class Notifier(QObject):
             answer_clean=finding.decision.answer_clean,
             hash=finding.text_hash,
         )
-        self.shown.emit(channel, finding)
+        emit(self.shown, channel, finding)
         return channel
 
     def say(self, title: str, body: str, *, error: bool = False) -> str:
@@ -136,4 +137,4 @@ class Notifier(QObject):
     def _tray_clicked(self) -> None:
         if self._last_tray is not None:
             self.events.log("notification_clicked", request_id=self._last_tray.request_id)
-            self.details_requested.emit(self._last_tray)
+            emit(self.details_requested, self._last_tray)

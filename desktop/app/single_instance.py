@@ -10,6 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket  # local IPC only, no network
 
+from desktop.app.qtcompat import emit
+
 
 def server_name(config_dir: Path) -> str:
     return "raxe-desktop-" + hashlib.sha256(str(config_dir.resolve()).encode()).hexdigest()[:16]
@@ -43,7 +45,7 @@ class SingleInstance(QObject):
             # Small messages: wait briefly for the one line rather than tracking sockets.
             ready = sock.bytesAvailable() or sock.waitForReadyRead(500)
             if ready and bytes(sock.readAll().data()).strip() == b"show":
-                self.show_requested.emit()
+                emit(self.show_requested)
             sock.abort()
 
     def notify_running(self, timeout_ms: int = 1000) -> bool:

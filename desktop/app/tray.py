@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop.app.icons import state_icon
+from desktop.app.qtcompat import emit
 
 PAUSE_CHOICES = (("15 minutes", 15 * 60.0), ("1 hour", 3600.0), ("Until resumed", math.inf))
 
@@ -41,7 +42,7 @@ class TrayUI(QObject):
         self.pause_menu = m.addMenu("Pause")
         for label, seconds in PAUSE_CHOICES:
             act = self.pause_menu.addAction(label)
-            act.triggered.connect(lambda _=False, s=seconds: self.pause.emit(s))
+            act.triggered.connect(lambda _=False, s=seconds: emit(self.pause, s))
         self.resume_action = m.addAction("Resume")
         self.resume_action.triggered.connect(self.resume)
         self.resume_action.setVisible(False)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from desktop.app.findings import Finding, can_redact
 from desktop.app.history import History
+from desktop.app.qtcompat import emit
 from desktop.app.settings import SETTINGS, Settings
 from desktop.detection.categories import THREAT_CATEGORIES
 
@@ -118,7 +119,7 @@ class DetailsWindow(QWidget):
             (self.btn_safe, self.mark_safe),
             (self.btn_stop, self.stop_category),
         ):
-            btn.clicked.connect(lambda _=False, s=sig: s.emit(self.finding))
+            btn.clicked.connect(lambda _=False, s=sig: emit(s, self.finding))
             buttons.addWidget(btn)
         lay.addLayout(buttons)
         self.status_label = plain_label("")
@@ -283,7 +284,7 @@ class SettingsDialog(QDialog):
         for key, getter in self.editors.items():
             self.settings.set(key, getter())
         self.settings.sync()
-        self.applied.emit()
+        emit(self.applied)
         self.accept()
 
 
@@ -340,5 +341,5 @@ class FallbackPopup(QWidget):
         self.show()
 
     def _details(self) -> None:
-        self.details_requested.emit(self.finding)
+        emit(self.details_requested, self.finding)
         self.close()

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from desktop.app.decisions import Source
+from desktop.app.qtcompat import emit
 
 WARM_UP_TEXT = "Warm-up: please summarise this short paragraph about the weather in Lisbon."
 
@@ -64,9 +65,9 @@ class ScanWorker(QObject):
             self._detector = self._factory()
             warm = self._detector.detect(WARM_UP_TEXT)
         except Exception as exc:  # noqa: BLE001 - reported to the user as the error state
-            self.load_failed.emit(f"{type(exc).__name__}: {exc}")
+            emit(self.load_failed, f"{type(exc).__name__}: {exc}")
             return
-        self.ready.emit(str(getattr(warm, "mode", "")), str(getattr(warm, "mode_reason", "")))
+        emit(self.ready, str(getattr(warm, "mode", "")), str(getattr(warm, "mode_reason", "")))
 
     @Slot(object)
     def scan(self, request: ScanRequest) -> None:
@@ -74,18 +75,18 @@ class ScanWorker(QObject):
             request.source in (Source.CLIPBOARD, Source.SELECTION)
             and request.id < self.latest_clipboard_id
         ):
-            self.dropped.emit(request)
+            emit(self.dropped, request)
             return
         if self._detector is None:
-            self.failed.emit(request, "DetectorUnavailable: the detector did not load")
+            emit(self.failed, request, "DetectorUnavailable: the detector did not load")
             return
         start = time.perf_counter()
         try:
             result = self._detector.detect(request.text)
         except Exception as exc:  # noqa: BLE001 - one bad scan must not kill the worker
-            self.failed.emit(request, f"{type(exc).__name__}: {exc}")
+            emit(self.failed, request, f"{type(exc).__name__}: {exc}")
             return
-        self.finished.emit(ScanResponse(request, result, (time.perf_counter() - start) * 1000))
+        emit(self.finished, ScanResponse(request, result, (time.perf_counter() - start) * 1000))
 
 
 class ScanService(QObject):
@@ -137,7 +138,7 @@ class ScanService(QObject):
         )
         if source in (Source.CLIPBOARD, Source.SELECTION):
             self.worker.latest_clipboard_id = request.id
-        self._request.emit(request)
+        emit(self._request, request)
         return request
 
     def stop(self, timeout_ms: int = 5000) -> None:
