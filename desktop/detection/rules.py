@@ -1,0 +1,1215 @@
+"""Deterministic detectors: validated PII, secrets, command and exfiltration markers.
+
+:data:`RULES` is the table (id, category, severity, message, patterns, check);
+:func:`scan_rules` runs it and returns :class:`Evidence` whose offsets index the
+text it was given and whose excerpts are already redacted; :func:`redact` masks
+the PII and secret spans of a text ("•••• •••• •••• 1111", "j•••@example.com").
+
+Precision comes first: the model does the fuzzy work. PII is validated (Luhn and
+issuer ranges, IBAN and national-ID check digits via python-stdnum) and national
+identifiers need a keyword nearby; commands need the dangerous part (a pipe into
+a shell, a target like ``/`` or ``~``), not just the tool's name.
+
+Every pattern is linear: quantifiers over a gap are bounded (``{0,200}``), no
+unbounded quantifier is nested in another, and runs that could be retried from
+each position inside them are anchored by a look-behind. ``scan_rules`` reads at
+most :data:`MAX_SCAN_CHARS` characters, skips rules whose keywords are absent,
+and keeps at most :data:`MAX_MATCHES_PER_RULE` matches per rule.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from stdnum import iban as std_iban
+from stdnum import luhn
+from stdnum.au import tfn as au_tfn
+from stdnum.ca import sin as ca_sin
+from stdnum.de import idnr as de_idnr
+from stdnum.es import dni as es_dni
+from stdnum.es import nie as es_nie
+from stdnum.fr import nir as fr_nir
+from stdnum.gb import nhs as gb_nhs
+from stdnum.in_ import aadhaar as in_aadhaar
+from stdnum.it import codicefiscale as it_cf
+from stdnum.nl import bsn as nl_bsn
+from stdnum.us import itin as us_itin
+
+from desktop.detection.categories import Category, Severity
+from desktop.detection.types import Evidence
+
+__all__ = ["RULES", "RULES_BY_ID", "Rule", "Hit", "scan_rules", "redact", "MASK"]
+
+#: The most characters ``scan_rules`` reads (the detector passes ~1 MB at most).
+MAX_SCAN_CHARS = 2_000_000
+MAX_MATCHES_PER_RULE = 200
+#: The mask character used by ``redact`` and in excerpts.
+MASK = "•"
+EXCERPT_CHARS = 120
+
+PII = Category.PII_EXPOSURE
+CMD = Category.COMMAND_INJECTION
+EXFIL = Category.DATA_EXFILTRATION
+INJ = Category.PROMPT_INJECTION
+LOW, MEDIUM, HIGH, CRITICAL = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check returns to accept a match, optionally changing it."""
+
+    start: int | None = None
+    end: int | None = None
+    severity: Severity | None = None
+    message: str | None = None
+
+
+#: A check gets the match and the whole text; ``None``/``False`` rejects the match.
+Check = Callable[[re.Match[str], str], "Hit | bool | None"]
+#: A finder replaces patterns for rules that combine several matches.
+Finder = Callable[[str], Iterable[tuple[int, int, Hit]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table."""
+
+    id: str
+    category: Category
+    severity: Severity
+    message: str
+    #: How ``redact`` masks the span: card, iban, email, phone, last4, token, secret,
+    #: pem, or "" for rules whose span is not sensitive (commands, exfiltration).
+    mask: str = ""
+    patterns: tuple[re.Pattern[str], ...] = ()
+    check: Check | None = None
+    finder: Finder | None = None
+    #: Lower-case substrings one of which must occur for the rule to run at all.
+    keywords: tuple[str, ...] = ()
+    confidence: float = 1.0
+    #: The regex group that is the evidence span (the secret value), 0 = all.
+    group: int = 0
+    #: And one of these too (context words a national-ID rule needs nearby).
+    requires: tuple[str, ...] = ()
+
+
+_LEAD_WORD = re.compile(r"\\b((?:[A-Za-z0-9_\-]|\\\.)+)(?![A-Za-z0-9_\-?*+{|]|\\\.)")
+_LEAD_WORDS = re.compile(r"\\b\(\?:((?:[A-Za-z0-9_\-|]|\\\.)+)\)(?![?*+{])")
+
+
+def _re(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile, moving a leading word boundary behind the word.
+
+    ``re`` scans fast for a pattern that starts with literal text, not for one that
+    starts with ``\\b``: ``\\bcurl`` becomes ``curl(?<!\\wcurl)`` (same matches).
+    """
+    return re.compile(_lead_literal(pattern), flags)
+
+
+def _lead_literal(pattern: str) -> str:
+    m = _LEAD_WORD.match(pattern) or _LEAD_WORDS.match(pattern)
+    if m is None:
+        return pattern
+    words = m.group(1).split("|")
+    plain = [w.replace("\\.", ".").lower() for w in words]
+    if any(not w or not (w[0].isalnum() or w[0] == "_") for w in plain):
+        return pattern
+    if any(a != b and b.endswith(a) for a in plain for b in plain):
+        return pattern
+    guards = "".join(f"(?<!\\w{w})" for w in words)
+    head = words[0] if m.re is _LEAD_WORD else f"(?:{m.group(1)})"
+    return head + guards + pattern[m.end() :]
+
+
+_I = re.IGNORECASE
+
+
+# --- shared helpers ------------------------------------------------------------------
+
+_EXAMPLE_CONTEXT = _re(
+    r"\b(?:example|examples|sample|dummy|fake|placeholder|e\.g\.|for instance|"
+    r"test (?:card|number|key|value|data)|such as)\b",
+    _I,
+)
+
+
+def _near(
+    text: str, start: int, end: int, pattern: re.Pattern[str], before: int = 60, after: int = 30
+) -> bool:
+    return pattern.search(text, max(0, start - before), min(len(text), end + after)) is not None
+
+
+def _example(text: str, start: int, end: int, value: str = "") -> bool:
+    """The value is marked as an example (the user decides: low, not silent)."""
+    if "example" in value.lower() or "xxxx" in value.lower():
+        return True
+    return _EXAMPLE_CONTEXT.search(text, max(0, start - 40), start) is not None
+
+
+def _demote(hit: Hit, text: str, start: int, end: int, value: str) -> Hit:
+    if _example(text, start, end, value):
+        base = hit.message or ""
+        return Hit(hit.start, hit.end, LOW, (base + " (marked as an example)") if base else None)
+    return hit
+
+
+def _digits(s: str) -> str:
+    return "".join(c for c in s if c.isdigit())
+
+
+# --- PII: payment cards --------------------------------------------------------------
+
+# (brand, IIN ranges as inclusive (low, high) prefixes, allowed lengths)
+_CARD_BRANDS: tuple[tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]], ...] = (
+    ("Visa", ((4, 4),), (13, 16, 19)),
+    ("Mastercard", ((51, 55), (2221, 2720)), (16,)),
+    ("American Express", ((34, 34), (37, 37)), (15,)),
+    ("Discover", ((6011, 6011), (644, 649), (65, 65), (622126, 622925)), (16, 17, 18, 19)),
+    ("JCB", ((3528, 3589),), (16, 17, 18, 19)),
+    ("Diners Club", ((300, 305), (36, 36), (38, 39)), (14, 15, 16, 17, 18, 19)),
+    ("UnionPay", ((62, 62), (81, 81)), (16, 17, 18, 19)),
+    ("Maestro", ((5018, 5018), (5020, 5020), (5038, 5038), (6304, 6304), (6759, 6759)),
+     (12, 13, 14, 15, 16, 17, 18, 19)),
+)  # fmt: skip
+# Group layouts people write cards in (digits per group).
+_CARD_LAYOUTS = {(4, 4, 4, 4), (4, 6, 5), (4, 6, 4), (4, 4, 4, 4, 3), (4, 4, 4, 1), (4, 4, 4, 2),
+                 (4, 4, 4, 3), (4, 4, 5), (4, 4, 4, 4, 2), (4, 4, 4, 4, 1)}  # fmt: skip
+_TEST_CARDS = {
+    "4111111111111111", "4242424242424242", "4012888888881881", "4000056655665556",
+    "5555555555554444", "5105105105105100", "2223003122003222", "378282246310005",
+    "371449635398431", "6011111111111117", "6011000990139424", "3530111333300000",
+    "30569309025904", "38520000023237", "6200000000000005",
+}  # fmt: skip
+_CARD_RUN = _re(
+    r"(?<![\w\-.,/])(?=(?:\d[ \-]?){11}\d)\d{1,19}(?:[ \-]\d{1,19}){0,7}(?![\w\-]|[.,/]\d)"
+)
+_DIGIT_GROUP = _re(r"\d+")
+_MAX_CARD_RUNS = 20_000
+
+
+def _card_brand(number: str) -> str | None:
+    return _card_brand_of(number[:6], len(number))
+
+
+@lru_cache(maxsize=4096)
+def _card_brand_of(prefix: str, length: int) -> str | None:
+    number = prefix
+    for brand, ranges, lengths in _CARD_BRANDS:
+        if length not in lengths:
+            continue
+        for low, high in ranges:
+            width = len(str(low))
+            if low <= int(number[:width]) <= high:
+                return brand
+    return None
+
+
+def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
+    for n, run in enumerate(_CARD_RUN.finditer(text)):
+        if n >= _MAX_CARD_RUNS:
+            return
+        value = run.group()
+        groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(value)]
+        sizes = [e - s for s, e in groups]
+        found = _card_in_groups(value, groups, sizes)
+        if found is None:
+            continue
+        first, last, number, brand = found
+        start, end = run.start() + groups[first][0], run.start() + groups[last][1]
+        note = ", a well-known test number" if number in _TEST_CARDS else ""
+        hit = Hit(start, end, None, f"Payment card number ({brand}{note}, passes the Luhn check)")
+        yield start, end, _demote(hit, text, start, end, "")
+
+
+def _card_in_groups(
+    value: str, groups: list[tuple[int, int]], sizes: list[int]
+) -> tuple[int, int, str, str] | None:
+    """The first, widest run of digit groups that is a valid card: (first, last, number, brand)."""
+    for i in range(len(groups)):
+        windows = []
+        total = 0
+        for j in range(i, len(groups)):
+            total += sizes[j]
+            if total > 19:
+                break
+            if total >= 12:
+                windows.append(j)
+        for j in reversed(windows):
+            if j > i:
+                if tuple(sizes[i : j + 1]) not in _CARD_LAYOUTS:
+                    continue
+                if len({value[groups[k][1]] for k in range(i, j)}) != 1:
+                    continue
+            number = "".join(value[s:e] for s, e in groups[i : j + 1])
+            brand = _card_brand(number)
+            if brand is not None and len(set(number)) > 1 and luhn.is_valid(number):
+                return i, j, number, brand
+    return None
+
+
+# --- PII: IBAN, SSN, national identifiers --------------------------------------------
+
+_IBAN = _re(
+    r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+)
+
+
+def _check_iban(m: re.Match[str], text: str) -> Hit | None:
+    value = m.group()
+    if not std_iban.is_valid(value):
+        return None
+    hit = Hit(message=f"IBAN bank account number ({value[:2]}, valid check digits)")
+    return _demote(hit, text, m.start(), m.end(), value)
+
+
+_SSN_DASHED = _re(r"(?<![\w\-])(\d{3})-(\d{2})-(\d{4})(?![\w\-])")
+_SSN_PLAIN = _re(r"(?<![\w\-])(\d{3}) ?(\d{2}) ?(\d{4})(?![\w\-])")
+_SSN_CONTEXT = _re(r"\b(?:ssn|ss#|social security|soc\.? sec\.?|social sec)", _I)
+_SSN_EXAMPLES = {"078051120", "219099999", "123456789"}
+
+
+def _ssn_parts_ok(m: re.Match[str]) -> bool:
+    area, group, serial = m.group(1), m.group(2), m.group(3)
+    return not (area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000")
+
+
+def _check_ssn_dashed(m: re.Match[str], text: str) -> Hit | None:
+    if not _ssn_parts_ok(m):
+        return None
+    if m.group(1) + m.group(2) + m.group(3) in _SSN_EXAMPLES:
+        return Hit(severity=LOW, message="US Social Security number (a well-known example)")
+    if _near(text, m.start(), m.end(), _SSN_CONTEXT):
+        return _demote(Hit(severity=HIGH), text, m.start(), m.end(), "")
+    return _demote(
+        Hit(severity=MEDIUM, message="Looks like a US Social Security number"),
+        text,
+        m.start(),
+        m.end(),
+        "",
+    )
+
+
+def _check_ssn_plain(m: re.Match[str], text: str) -> Hit | None:
+    if "-" in m.group() or not _ssn_parts_ok(m):
+        return None
+    if not _near(text, m.start(), m.end(), _SSN_CONTEXT):
+        return None
+    return _demote(Hit(), text, m.start(), m.end(), "")
+
+
+# UK National Insurance number: own check (python-stdnum has none).
+_NINO = _re(
+    r"(?<![A-Za-z0-9])([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])(?![A-Za-z0-9])"
+)
+_NINO_BAD_PREFIX = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
+_NINO_CONTEXT = _re(r"\b(?:national insurance|NI number|NI no|NINO|N\.I\.)", _I)
+
+
+def _check_nino(m: re.Match[str], text: str) -> Hit | None:
+    if m.group(1) in _NINO_BAD_PREFIX or not _near(text, m.start(), m.end(), _NINO_CONTEXT):
+        return None
+    return _demote(Hit(), text, m.start(), m.end(), "")
+
+
+def _stdnum_check(validator: Callable[[str], bool], context: re.Pattern[str]) -> Check:
+    def check(m: re.Match[str], text: str) -> Hit | None:
+        if not _near(text, m.start(), m.end(), context):
+            return None
+        try:
+            ok = validator(m.group())
+        except Exception:  # stdnum validators raise for odd input; treat as invalid
+            ok = False
+        return _demote(Hit(), text, m.start(), m.end(), "") if ok else None
+
+    return check
+
+
+def _spaced_digits(*sizes: int) -> str:
+    inner = r"[ \-]?".join(rf"\d{{{n}}}" for n in sizes)
+    return rf"(?<![\w\-]){inner}(?![\w\-])"
+
+
+# (id, what, candidate pattern, validator, context pattern, context keywords for the prefilter)
+_NATIONAL_IDS: tuple[tuple[str, str, str, Callable[[str], bool], str, tuple[str, ...]], ...] = (
+    ("pii.ca_sin", "Canadian Social Insurance Number", _spaced_digits(3, 3, 3), ca_sin.is_valid,
+     r"\b(?:SIN|social insurance|NAS|assurance sociale)\b", ("sin", "social insurance", "nas", "assurance sociale")),
+    ("pii.in_aadhaar", "Indian Aadhaar number", _spaced_digits(4, 4, 4), in_aadhaar.is_valid,
+     r"\b(?:aadhaar|aadhar|UIDAI)\b|आधार", ("aadha", "uidai", "आधार")),
+    ("pii.gb_nhs", "UK NHS number", _spaced_digits(3, 3, 4), gb_nhs.is_valid, r"\bNHS\b", ("nhs",)),
+    ("pii.nl_bsn", "Dutch citizen service number (BSN)", r"(?<![\w\-])\d{9}(?![\w\-])",
+     nl_bsn.is_valid, r"\b(?:BSN|burgerservicenummer|sofinummer)\b", ("bsn", "burgerservicenummer", "sofinummer")),
+    ("pii.es_dni", "Spanish DNI/NIE", r"(?<![\w\-])(?:\d{8}|[XYZ]-?\d{7})-?[A-Z](?![\w\-])",
+     lambda v: es_dni.is_valid(v) or es_nie.is_valid(v),
+     r"\b(?:DNI|NIE|NIF|documento nacional)\b", ("dni", "nie", "nif", "documento nacional")),
+    ("pii.fr_nir", "French social security number (NIR)",
+     r"(?<![\w\-])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2A|2B) ?\d{3} ?\d{3} ?\d{2}(?![\w\-])",
+     fr_nir.is_valid, r"(?:s[ée]curit[ée] sociale|\bNIR\b|\bINSEE\b|num[ée]ro de s[ée]cu)",
+     ("sociale", "nir", "insee", "ro de s")),
+    ("pii.it_codice_fiscale", "Italian codice fiscale",
+     r"(?<![A-Za-z0-9])[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z](?![A-Za-z0-9])",
+     it_cf.is_valid, r"(?:codice fiscale|\bC\.F\.|\bCF\b)", ("codice fiscale", "c.f.", "cf")),
+    ("pii.de_idnr", "German tax ID (IdNr)", _spaced_digits(2, 3, 3, 3), de_idnr.is_valid,
+     r"(?:steuer-?id|steueridentifikationsnummer|\bIdNr\b|tax id)", ("steuer", "idnr", "tax id")),
+    ("pii.au_tfn", "Australian Tax File Number", r"(?<![\w\-])\d{3} ?\d{3} ?\d{2,3}(?![\w\-])",
+     au_tfn.is_valid, r"\b(?:TFN|tax file number)\b", ("tfn", "tax file number")),
+    ("pii.us_itin", "US ITIN", r"(?<![\w\-])9\d{2}-?\d{2}-?\d{4}(?![\w\-])", us_itin.is_valid,
+     r"\b(?:ITIN|taxpayer identification)\b", ("itin", "taxpayer identification")),
+)  # fmt: skip
+
+
+# --- PII: e-mail, phone, date of birth -----------------------------------------------
+
+_EMAIL = _re(
+    r"(?<![\w.+%\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w\-])"
+)
+_PHONE_INTL = _re(r"(?<![\w+])\+\d{1,3}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\w\-])")
+_PHONE_NANP = _re(r"(?<![\w\-.])(?:\(\d{3}\) ?|\d{3}[\-.])\d{3}[\-.]\d{4}(?![\w\-])")
+
+
+def _check_email(m: re.Match[str], text: str) -> Hit | None:
+    local = m.group().split("@", 1)[0].lower()
+    if local in ("git", "noreply", "no-reply") or local.endswith(".."):
+        return None
+    return Hit()
+
+
+def _check_phone(m: re.Match[str], text: str) -> Hit | None:
+    digits = _digits(m.group())
+    if not 8 <= len(digits) <= 15:
+        return None
+    if m.group().startswith("+") and len(digits) < 10 and not any(c in m.group() for c in " .-"):
+        return None
+    if m.group()[0] in "(0123456789" and digits[0] in "01":
+        return None
+    return Hit()
+
+
+_DOB = _re(
+    r"\b(?:(d\.?o\.?b\.?|date of birth|birth ?date|geburtsdatum|fecha de nacimiento|date de naissance)"
+    r"|(born(?: on)?))\s{0,3}[:\-]?\s{0,3}"
+    r"(\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}|\d{1,2}(?:st|nd|rd|th)? [A-Za-z]{3,9}\.?,? \d{4}|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})",
+    _I,
+)
+
+
+def _check_dob(m: re.Match[str], text: str) -> Hit:
+    severity = MEDIUM if m.group(1) else LOW
+    return Hit(m.start(3), m.end(3), severity)
+
+
+# --- secrets -------------------------------------------------------------------------
+
+_PLACEHOLDER_VALUES = {
+    "password", "passwd", "pass", "pwd", "secret", "changeme", "change_me", "null", "none",
+    "nil", "true", "false", "undefined", "example", "redacted", "hidden", "string", "str",
+    "your_password", "yourpassword", "mypassword", "my_password", "password123", "xxxxxx",
+    "secret_key", "your_secret", "your_api_key", "api_key", "token", "your_token", "required",
+    "optional", "empty", "test", "dummy", "sample", "placeholder", "masked", "env", "input",
+}  # fmt: skip
+_CODE_REFERENCE = _re(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+|[a-z_]+")
+
+
+def _is_placeholder(value: str) -> bool:
+    v = value.strip().strip("\"'`")
+    low = v.lower()
+    if len(v) < 4 or low in _PLACEHOLDER_VALUES or len(set(v)) == 1:
+        return True
+    if v[0] in "$%{<[(*•#" or "{{" in v or "${" in v or "(" in v or "<" in v:
+        return True
+    return "example" in low or "your" in low or "xxxx" in low or low.startswith("***")
+
+
+_PASSWORD_ASSIGN = _re(
+    r"(?:password|passwd|passphrase|\bpwd|client[_\-]?secret|api[_\-]?key|apikey|secret[_\-]?key"
+    r"|access[_\-]?token|auth[_\-]?token|\bsecret|\btoken)[\"']?\s{0,3}(=>|:=|[:=])\s{0,3}"
+    r"(?:\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|([^\s\"',;]{1,200}))",
+    _I,
+)
+
+
+def _check_password(m: re.Match[str], text: str) -> Hit | None:
+    quoted = m.group(2) is not None or m.group(3) is not None
+    group = 2 if m.group(2) is not None else 3 if m.group(3) is not None else 4
+    value = m.group(group)
+    if _is_placeholder(value):
+        return None
+    if not quoted:
+        if "[" in value or "(" in value:
+            return None  # an expression: os.environ["X"], get_password()
+        # Unquoted code (`password = get_password`) and prose (`Password: reset it`).
+        if _CODE_REFERENCE.fullmatch(value) and not any(c.isdigit() for c in value):
+            return None
+        if m.group(1) == ":" and not any(not c.isalpha() for c in value):
+            return None
+    return _demote(Hit(m.start(group), m.end(group)), text, m.start(group), m.end(group), value)
+
+
+_CONN_STRING = _re(
+    r"(?<![\w+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^\s:/@]{1,128}):([^\s/@]{1,256})@[\w.\-]{1,255}"
+)
+
+
+def _check_conn(m: re.Match[str], text: str) -> Hit | None:
+    password = unquote(m.group(2))
+    if _is_placeholder(password):
+        return None
+    scheme = m.group().split(":", 1)[0].lower()
+    return _demote(
+        Hit(m.start(2), m.end(2), message=f"Password in a {scheme}:// connection string"),
+        text, m.start(2), m.end(2), password,
+    )  # fmt: skip
+
+
+def _check_token(m: re.Match[str], text: str) -> Hit:
+    return _demote(Hit(), text, m.start(), m.end(), m.group())
+
+
+def _check_openai(m: re.Match[str], text: str) -> Hit | None:
+    body = m.group()[3:]
+    if not (
+        any(c.isdigit() for c in body)
+        and any(c.isupper() for c in body)
+        and any(c.islower() for c in body)
+    ):
+        return None
+    return _check_token(m, text)
+
+
+def _check_stripe(m: re.Match[str], text: str) -> Hit:
+    if "_test_" in m.group():
+        return Hit(severity=LOW, message="Stripe test-mode API key")
+    return _check_token(m, text)
+
+
+def _b64url_json(segment: str) -> object | None:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _check_jwt(m: re.Match[str], text: str) -> Hit | None:
+    header = _b64url_json(m.group(1))
+    if not isinstance(header, dict) or "alg" not in header:
+        return None
+    return _check_token(m, text)
+
+
+_PEM_BEGIN = _re(r"-----BEGIN ((?:[A-Z0-9]{1,12} ){0,3})PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY = _re(r"[A-Za-z0-9+/=]{40,}")
+
+
+def _check_pem(m: re.Match[str], text: str) -> Hit:
+    end_marker = text.find("-----END ", m.end(), m.end() + 64_000)
+    if end_marker == -1:
+        body_end = min(len(text), m.end() + 4_000)
+        end = m.end()
+    else:
+        body_end = end_marker
+        close = text.find("-----", end_marker + 9, end_marker + 80)
+        end = close + 5 if close != -1 else end_marker + 9
+    kind = (m.group(1) or "").strip()
+    label = f"{kind} private key" if kind else "Private key"
+    if not _PEM_BODY.search(text, m.end(), body_end):
+        return Hit(m.start(), m.end(), MEDIUM, f"{label} header (no key material seen)")
+    return Hit(m.start(), end, None, f"{label} (PEM block)")
+
+
+_AWS_SECRET = _re(
+    r"(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)[\"']?\s{0,3}(?:=>|[:=])\s{0,3}[\"']?"
+    r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+    _I,
+)
+
+
+# --- commands ------------------------------------------------------------------------
+
+_SHELLS = r"(?:(?:ba|z|k|da|a|fi|tc|c)?sh|python[0-9.]{0,4}|perl|ruby|node|php)"
+_FETCH = r"(?:curl|wget|fetch)"
+
+_PIPE_TO_SHELL = _re(
+    rf"\b{_FETCH}\b[^\n|;&]{{0,500}}\|\s{{0,5}}(?:sudo\s{{1,5}}(?:-[A-Za-z]{{1,10}}\s{{1,5}}){{0,3}})?"
+    rf"(?:(?:/usr)?/bin/)?{_SHELLS}\b"
+)
+_PROCESS_SUBST = _re(rf"\b(?:(?:ba|z|k)?sh|source|\.)\s{{1,5}}<\(\s{{0,5}}{_FETCH}\b")
+_EXEC_REMOTE = _re(
+    rf"\b(?:eval|{_SHELLS}\s{{1,5}}-c|perl\s{{1,5}}-e|ruby\s{{1,5}}-e|node\s{{1,5}}-e)\s{{0,5}}[\"']?\s{{0,3}}"
+    rf"(?:\$\(|`)\s{{0,5}}{_FETCH}\b"
+)
+_BASE64_TO_SHELL = _re(
+    rf"\bbase64\s{{1,5}}(?:-d|--decode|-D)\b[^\n|]{{0,200}}\|\s{{0,5}}(?:sudo\s{{1,5}})?{_SHELLS}\b"
+)
+
+_REVERSE_SHELL = (
+    _re(r"/dev/(?:tcp|udp)/[\w.\-]{1,255}/\d{1,5}"),
+    _re(r"\b(?:nc|ncat|netcat)(?:\.exe)?(?:\s[^\n;|&]{0,200}?)?(?:\s-[a-z]{0,4}[ec]\s{0,3}|\s--(?:exec|sh-exec)[\s=])[\"']?(?:/bin/|/usr/bin/)?(?:(?:ba|z|da)?sh|cmd(?:\.exe)?|powershell)\b", _I),
+    _re(r"\bsocat\b[^\n]{0,200}?\bexec:", _I),
+    _re(r"\bmkfifo\b[^\n]{0,200}?\|\s{0,5}(?:nc|ncat|netcat)\b"),
+    _re(r"New-Object\s{1,5}(?:System\.)?Net\.Sockets\.TCPClient", _I),
+    _re(r"\bpty\.spawn\s{0,3}\("),
+    _re(r"\bsocket\.socket\s{0,3}\([^\n]{0,400}?\bos\.dup2\s{0,3}\("),
+)  # fmt: skip
+
+
+def _check_reverse_shell(m: re.Match[str], text: str) -> Hit | None:
+    if m.group().startswith("pty.spawn"):
+        # pty.spawn is also how terminals are written: only with a socket nearby.
+        window = text[max(0, m.start() - 600) : m.end() + 200]
+        if "socket" not in window:
+            return None
+    return Hit()
+
+
+_PS_CRADLE = (
+    _re(r"\b(?:iex|invoke-expression)\b[^\n]{0,300}?(?:downloadstring|downloaddata|\biwr\b|\birm\b|invoke-webrequest|invoke-restmethod|net\.webclient)", _I),
+    _re(r"(?:downloadstring|\biwr\b|\birm\b|invoke-webrequest|invoke-restmethod)[^\n]{0,500}?\|\s{0,5}(?:iex|invoke-expression)\b", _I),
+)  # fmt: skip
+_PS_ENCODED = _re(
+    r"\b(?:powershell|pwsh)(?:\.exe)?\b[^\n]{0,200}?\s[-/](e[a-z]{0,13})\s{1,5}[\"']?([A-Za-z0-9+/]{8,}={0,2})",
+    _I,
+)
+
+
+def _check_ps_encoded(m: re.Match[str], text: str) -> Hit | None:
+    flag = m.group(1).lower()
+    if not ("encodedcommand".startswith(flag) or flag == "ec"):
+        return None
+    blob = m.group(2)
+    try:
+        decoded = base64.b64decode(blob + "=" * (-len(blob) % 4)).decode("utf-16-le")
+    except (binascii.Error, ValueError):
+        return Hit(severity=HIGH, message="PowerShell runs a base64-encoded command")
+    shown = " ".join(decoded.split())
+    if not shown or sum(c.isprintable() for c in shown) < 0.9 * len(shown):
+        return Hit(severity=HIGH, message="PowerShell runs a base64-encoded command")
+    if len(shown) > 100:
+        shown = shown[:99] + "…"
+    return Hit(message=f"PowerShell runs a base64-encoded command: {shown}")
+
+
+_LOLBIN = (
+    _re(r"\bcertutil(?:\.exe)?\b[^\n]{0,100}?[-/]urlcache\b", _I),
+    _re(r"\bbitsadmin(?:\.exe)?\b[^\n]{0,100}?/transfer\b", _I),
+    _re(r"\bmshta(?:\.exe)?\s{1,5}[\"']?(?:https?:|javascript:|vbscript:)", _I),
+    _re(r"\bregsvr32(?:\.exe)?\b[^\n]{0,100}?/i:\s{0,3}https?:", _I),
+)  # fmt: skip
+_SUBST_NETWORK = _re(rf"(?:\$\(|`)\s{{0,5}}(?:{_FETCH}|nc|ncat|nslookup|dig)\s[^)`\n]{{0,300}}[)`]")
+
+_RM_TARGET = r"(?:/\*?|~/?\*?|\$HOME/?\*?|\$\{HOME\}/?\*?|/(?:home|etc|usr|var|boot|bin|lib|opt|root|dev)/?\*?)"
+_DESTRUCTIVE = (
+    _re(rf"\brm\s{{1,5}}((?:-{{1,2}}[A-Za-z\-]{{1,20}}\s{{1,5}}){{1,4}})(?:--\s{{1,5}})?[\"']?{_RM_TARGET}[\"']?(?=$|[\s;&|)`])"),
+    _re(r"\bdd\b[^\n]{0,100}?\bof=/dev/(?:sd[a-z]|nvme\d|hd[a-z]|disk\d|mmcblk\d|xvd[a-z]|vd[a-z])"),
+    _re(r"\bmkfs(?:\.\w{1,10})?\s{1,5}(?:-\S{1,20}\s{1,5}){0,4}/dev/(?:sd[a-z]|nvme\d|hd[a-z]|disk\d|mmcblk\d|xvd[a-z]|vd[a-z])"),
+    _re(r"(?<![:\w])([:\w]{1,20})\s{0,3}\(\s{0,3}\)\s{0,3}\{\s{0,3}\1\s{0,3}\|\s{0,3}\1\s{0,3}&\s{0,3}\}\s{0,3};\s{0,3}\1"),
+    _re(r"\bchmod\s{1,5}(?:-R|--recursive)\s{1,5}(?:0?777|a\+rwx|ugo\+rwx)\s{1,5}/(?=$|[\s;&|])"),
+    _re(r">\s{0,3}/dev/(?:sd[a-z]|nvme\d|hd[a-z])\b"),
+    _re(r"\b(?:rd|rmdir|del)\s{1,5}(?:/[sqfa]\s{1,5}){1,3}[\"']?[a-z]:\\(?:windows\\?|\*)?[\"']?(?=$|[\s;&|])", _I),
+    _re(r"\bRemove-Item\b[^\n]{0,100}?-Recurse\b[^\n]{0,60}?[\"']?[a-z]:\\(?:windows\\?)?[\"']?(?=$|[\s;&|])", _I),
+    _re(r"\bformat\s{1,5}[a-z]:\s{0,3}/[a-z]", _I),
+    _re(r"\bvssadmin(?:\.exe)?\s{1,5}delete\s{1,5}shadows\b", _I),
+)  # fmt: skip
+
+
+def _check_destructive(m: re.Match[str], text: str) -> Hit | None:
+    if m.re is _DESTRUCTIVE[0]:
+        flags = m.group(1)
+        if not ("r" in flags.lower().replace("--recursive", "r") or "--recursive" in flags):
+            return None
+    if m.re is _DESTRUCTIVE[1] and not re.search(r"if=/dev/(?:zero|u?random)", m.group()):
+        return Hit(severity=HIGH, message="Overwrites a whole disk with dd (data on it is lost)")
+    return Hit()
+
+
+_PERSISTENCE = (
+    _re(rf"\bcrontab\b[^\n]{{0,300}}?\b{_FETCH}\b", _I),
+    _re(rf"\b{_FETCH}\b[^\n]{{0,300}}?\|\s{{0,3}}crontab\b", _I),
+    _re(rf"(?:@reboot|(?:\*|\d{{1,2}})(?:/\d{{1,2}})?\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*)\s[^\n]{{0,300}}?(?:\b{_FETCH}\b|/dev/tcp|\bnc\s)"),
+    _re(r"\breg(?:\.exe)?\s{1,5}add\s{1,5}[\"']?HK(?:CU|LM|EY_CURRENT_USER|EY_LOCAL_MACHINE)\\Software\\Microsoft\\Windows\\CurrentVersion\\Run(?:Once)?\b", _I),
+    _re(r"\b(?:New|Set)-ItemProperty\b[^\n]{0,200}?\\CurrentVersion\\Run(?:Once)?\b", _I),
+    _re(r"NOPASSWD\s{0,3}:\s{0,3}ALL[^\n]{0,100}?(?:>>?\s{0,3}|\btee\s{1,5}(?:-a\s{1,5})?)/etc/sudoers"),
+    _re(r"(?:>>?\s{0,3}|\btee\s{1,5}(?:-a\s{1,5})?)/etc/sudoers(?:\.d/\S{1,40})?[^\n]{0,10}"),
+    _re(r"\bchmod\s{1,5}(?:u\+s|[4-7][0-7]{3})\s{1,5}/(?:usr/)?bin/(?:ba|da|z)?sh\b"),
+    _re(r"(?:ssh-(?:rsa|ed25519)|ecdsa-sha2)[^\n]{0,800}?>>\s{0,3}\S{0,40}\.ssh/authorized_keys"),
+    _re(rf"\b{_FETCH}\b[^\n]{{0,300}}?>>\s{{0,3}}~/\.(?:bashrc|zshrc|profile|bash_profile)\b"),
+)  # fmt: skip
+
+_INTERPRETER_PAYLOAD = (
+    _re(r"\b(?:eval|exec)\s{0,3}\(\s{0,3}(?:base64\.b64decode|base64\.decodebytes|codecs\.decode|zlib\.decompress|marshal\.loads|bytes\.fromhex|__import__|compile\s{0,3}\(\s{0,3}base64|atob|Buffer\.from|base64_decode|gzinflate|str_rot13|gzuncompress)"),
+    _re(r"__import__\s{0,3}\(\s{0,3}[\"'](?:os|subprocess|pty|socket)[\"']\s{0,3}\)\s{0,3}\.\s{0,3}(?:system|popen|spawn|call|run|check_output|exec[lv]p?e?|dup2)\b"),
+    _re(r"\b(?:system|exec|shell_exec|passthru|eval|assert)\s{0,3}\(\s{0,3}\$_(?:GET|POST|REQUEST|COOKIE)\b"),
+    _re(rf"\bos\.(?:system|popen)\s{{0,3}}\(\s{{0,3}}[\"'][^\"'\n]{{0,200}}?(?:\b{_FETCH}\b[^\"'\n]{{0,200}}\|\s{{0,3}}{_SHELLS}|/dev/tcp|\bnc\s+-e|rm\s+-rf\s+[/~])"),
+    _re(r"\bRuntime\.getRuntime\(\)\.exec\s{0,3}\(\s{0,3}[\"'](?:/bin/)?(?:ba)?sh\b"),
+)  # fmt: skip
+
+
+# --- exfiltration --------------------------------------------------------------------
+
+_MD_IMAGE = _re(r"!\[[^\[\]\n]{0,300}\]\(\s{0,3}<?(https?://[^\s)>]{1,2048})")
+_HTML_IMG = _re(r"<img\b[^>]{0,500}?\bsrc\s{0,3}=\s{0,3}[\"']?(https?://[^\s\"'>]{1,2048})", _I)
+_MD_LINK = _re(r"(?<!!)\[[^\[\]\n]{1,300}\]\(\s{0,3}<?(https?://[^\s)>]{1,2048})")
+_URL_PLACEHOLDER = _re(
+    r"\{\{?\s{0,3}[A-Za-z_][\w .\-]{0,60}\}|%7B%7B?|%7B[A-Za-z_]|\$\{?[A-Za-z_]{2,}|\[[A-Z_][A-Z_ ]{2,40}\]"
+    r"|<[A-Za-z_][A-Za-z_ ]{2,40}>|%3C[A-Za-z_]|\.\.\.|…|INSERT|(?<![a-z])DATA(?![a-z])",
+)
+_SENSITIVE_PARAMS = {
+    "data", "d", "conversation", "convo", "chat", "history", "prompt", "system", "secret",
+    "secrets", "key", "token", "password", "pwd", "leak", "exfil", "payload", "content", "msg",
+    "message", "messages", "memory", "info", "context", "summary", "email", "ssn", "cookie",
+    "cookies", "session", "q", "query", "text", "m", "p", "c", "x",
+}  # fmt: skip
+_B64ISH = _re(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
+
+
+def _suspicious_url(url: str) -> str | None:
+    """Why an auto-loaded URL looks like it carries data out, or None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    carried = parts.query or ""
+    if parts.fragment:
+        carried += "&" + parts.fragment
+    where = carried + " " + parts.path
+    placeholder = _URL_PLACEHOLDER.search(where)
+    if placeholder:
+        return f"a template placeholder ({placeholder.group()[:40]}) to fill with data"
+    for name, value in parse_qsl(carried, keep_blank_values=True):
+        if len(value) >= 64:
+            return f"a long value in its '{name[:20]}' parameter"
+        if (
+            name.lower() in _SENSITIVE_PARAMS
+            and len(value) >= 20
+            and (_B64ISH.fullmatch(value) or value.count("%") >= 3 or " " in value)
+        ):
+            return f"encoded data in its '{name[:20]}' parameter"
+    # Data stuffed into the path: /log/<long base64>
+    for segment in parts.path.split("/"):
+        if len(segment) >= 48 and _B64ISH.fullmatch(segment) and not _looks_like_hash(segment):
+            return "a long encoded value in its path"
+    return None
+
+
+def _looks_like_hash(segment: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in segment)
+
+
+def _check_image_url(m: re.Match[str], text: str) -> Hit | None:
+    reason = _suspicious_url(m.group(1))
+    if reason is None:
+        return None
+    host = urlsplit(m.group(1)).hostname or "?"
+    return Hit(message=f"Image URL would send data to {host} as soon as it loads: {reason}")
+
+
+def _check_link_url(m: re.Match[str], text: str) -> Hit | None:
+    reason = _suspicious_url(m.group(1))
+    if reason is None or not reason.startswith("a template placeholder"):
+        return None
+    host = urlsplit(m.group(1)).hostname or "?"
+    return Hit(message=f"Link would send data to {host} when followed: {reason}")
+
+
+_EXFIL_VERB = _re(
+    r"\b(?:send|sends|post|forward|upload|transmit|exfiltrate|e-?mail|leak|submit|deliver|append"
+    r"|include|embed|encode|attach|copy|paste|share|report)\b",
+    _I,
+)
+_EXFIL_OBJECT = _re(
+    r"(?<!\w)(?:(?:entire|full|whole|this|the|our|previous|prior)\s+)?(?:conversation|chat\s+(?:history|log|transcript)s?"
+    r"|message\s+history|system\s+prompt|(?:previous|prior|above)\s+(?:messages|instructions)"
+    r"|api[\s_\-]?keys?|secret\s+keys?|access\s+tokens?|credentials|passwords?"
+    r"|env(?:ironment)?\s+var(?:iable)?s|\.env\b|~/\.ssh|\.ssh/|ssh\s+keys?|id_rsa"
+    r"|(?:browser\s+)?cookies|session\s+tokens?|browser\s+(?:data|history)|private\s+keys?"
+    r"|memor(?:y|ies)|user(?:'s)?\s+data)",
+    _I,
+)
+_EXFIL_OBJECT_WORDS = (
+    "conversation", "chat", "history", "prompt", "instructions", "messages", "key", "token",
+    "credential", "password", "env", "ssh", "id_rsa", "cookie", "browser", "memor", "data",
+)  # fmt: skip
+_EXFIL_DEST = _re(
+    r"https?://[^\s)\"'<>]{3,200}|\bwebhook\b|\bngrok\b|\brequestbin\b|\bpastebin\b|\bburpcollaborator\b"
+    r"|(?<![\w.+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,6}\.[A-Za-z]{2,24}\b",
+    _I,
+)
+
+
+def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
+    objects = _first(_EXFIL_OBJECT.finditer(text), 400)
+    if not objects:
+        return
+    dests = _first(_EXFIL_DEST.finditer(text), 400)
+    if not dests:
+        return
+    verbs = _first(_EXFIL_VERB.finditer(text), 5000)
+    verb_ends = [v.end() for v in verbs]
+    dest_starts = [d.start() for d in dests]
+    for obj in objects:
+        i = bisect_right(verb_ends, obj.start()) - 1
+        if i < 0:
+            continue
+        verb = verbs[i]
+        if obj.start() - verb.end() > 80 or "\n\n" in text[verb.end() : obj.start()]:
+            continue
+        k = bisect_left(dest_starts, verb.end())
+        if k >= len(dests) or dests[k].start() - obj.end() > 150:
+            continue
+        dest = dests[k]
+        if "\n\n" in text[obj.end() : dest.start()]:
+            continue
+        what = " ".join(obj.group().split())
+        where = dest.group()
+        if where.lower().startswith("http"):
+            where = urlsplit(where).hostname or where
+        start, end = verb.start(), max(dest.end(), obj.end())
+        yield start, end, Hit(message=f"Asks to {verb.group().lower()} the {what} to {where[:60]}")
+
+
+def _first(it: Iterable[re.Match[str]], limit: int) -> list[re.Match[str]]:
+    out = []
+    for m in it:
+        out.append(m)
+        if len(out) >= limit:
+            break
+    return out
+
+
+_UPLOAD_LINE = _re(
+    r"^[^\n]{0,2000}?\b(?:curl|wget|scp|rsync|nc|ncat|netcat|iwr|irm|invoke-webrequest|invoke-restmethod|sftp|ftp|http)\b[^\n]{0,2000}",
+    _I | re.MULTILINE,
+)
+_SENSITIVE_FILE = _re(
+    r"(?:~|\$HOME|\$\{HOME\}|/root|/home/[\w.\-]{1,40})?/\.ssh\b(?:/[\w.\-]{0,40})?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b"
+    r"|(?<![\w.])\.env\b|\.aws/credentials|\.bash_history|\.zsh_history|/etc/(?:passwd|shadow)\b"
+    r"|\.git-credentials|\.netrc\b|\.kube/config|\.docker/config\.json|\bcookies(?:\.sqlite)?\b"
+    r"|Login Data|\.gnupg\b|\bkeychain\b",
+    _I,
+)
+_UPLOAD_FLAG = _re(
+    r"(?:\s-F\s|\s--form[\s=]|\s-d\s|\s--data(?:-binary|-raw|-urlencode)?[\s=]|\s-T\s|\s--upload-file[\s=]"
+    r"|--post-file|--post-data|--body-file|\s-X\s{0,3}(?:POST|PUT)\b|-InFile\b|-Body\b|@[~/$.]|\$\(\s{0,3}cat\s)",
+    _I,
+)
+_ENV_DUMP = _re(
+    r"(?:^|[;&|`(]\s{0,3})(?:printenv|env|set)\s{0,3}\|\s{0,3}(?:curl|wget|nc|ncat|base64)\b",
+    re.MULTILINE,
+)
+
+
+_UPLOAD_REQUIRES = (
+    ".ssh", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".env", ".aws", "_history", "/etc/passwd",
+    "/etc/shadow", ".git-credentials", ".netrc", ".kube", ".docker", "cookies", "login data",
+    ".gnupg", "keychain", "env", "set",
+)  # fmt: skip
+
+
+def _check_upload(m: re.Match[str], text: str) -> Hit | None:
+    line = m.group()
+    sensitive = _SENSITIVE_FILE.search(line)
+    if _ENV_DUMP.search(line):
+        return Hit(message="Sends all environment variables (often API keys) to a remote host")
+    if not sensitive:
+        return None
+    tool = re.search(
+        r"\b(curl|wget|scp|rsync|nc|ncat|netcat|iwr|irm|invoke-webrequest|invoke-restmethod|sftp|ftp|http)\b",
+        line,
+        _I,
+    )
+    name = tool.group(1).lower() if tool else "a network tool"
+    before_tool = tool is not None and sensitive.start() < tool.start()
+    piped = before_tool and "|" in line[sensitive.end() : tool.start()]
+    remote = re.search(
+        r"(?:^|\s)(?:[\w.\-]{1,64}@)?[\w.\-]{1,255}:\S{0,200}", line[sensitive.end() :]
+    )
+    uploads = (
+        _UPLOAD_FLAG.search(line)
+        or piped
+        or (name in ("scp", "rsync", "sftp") and remote is not None and not before_tool)
+        or (name in ("nc", "ncat", "netcat") and "<" in line)
+    )
+    if not uploads:
+        return None
+    return Hit(message=f"Uploads {sensitive.group()} to a remote host with {name}")
+
+
+_PROMPT_EXTRACTION = (
+    _re(r"\b(?:repeat|print|output|reveal|show|display|dump|leak|tell\s{1,3}me|give\s{1,3}me|write\s{1,3}out)\s{1,5}(?:me\s{1,5})?(?:your|the)\s{1,5}(?:(?:full|entire|complete|exact|original|initial|hidden|secret)\s{1,5})?(?:system\s{1,5}(?:prompt|message|instructions)|initial\s{1,5}(?:prompt|instructions)|(?:instructions|prompt)\s{1,5}(?:verbatim|word\s{1,3}for\s{1,3}word))", _I),
+    _re(r"\b(?:repeat|print|output|reveal|dump)\s{1,5}(?:back\s{1,5})?(?:everything|all\s{1,5}(?:of\s{1,5})?(?:the\s{1,5})?(?:text|words|instructions|messages))\s{1,5}(?:above|before\s{1,3}this)", _I),
+)  # fmt: skip
+
+
+def _check_extraction(m: re.Match[str], text: str) -> Hit:
+    if m.re is _PROMPT_EXTRACTION[1]:
+        return Hit(severity=MEDIUM, message="Asks the model to repeat everything above it")
+    return Hit()
+
+
+# --- prompt injection markers --------------------------------------------------------
+
+_FAKE_TURN = (
+    _re(r"</(?:document|context|data|email|input|user_input|user|text|article|content|search_results?|tool_output|tool|result|untrusted|instructions)>\s{0,20}(?:<\|?(?:system|im_start)|\[?(?:SYSTEM|System|ADMIN|Admin|ASSISTANT|Assistant|DEVELOPER)\]?\s{0,3}(?::|MESSAGE|PROMPT|OVERRIDE|INSTRUCTION|UPDATE))"),
+    _re(r"(?m)^[ \t]{0,4}(?:#{1,4}[ \t]{0,3}|\[)?(?:SYSTEM|ADMIN|DEVELOPER)[ \t]{0,3}(?:OVERRIDE|UPDATE|INSTRUCTIONS?|NOTICE|PROMPT|COMMAND)\]?[ \t]{0,3}[:\]\-]"),
+)  # fmt: skip
+_CHAT_TEMPLATE = _re(
+    r"<\|im_start\|>\s{0,3}system|<\|start_header_id\|>\s{0,3}system|<\|system\|>|<<SYS>>"
+)
+_OVERRIDE = _re(
+    r"\b(?:ignore|disregard|forget|override|bypass)\s{1,5}(?:all\s{1,5}|any\s{1,5}|every\s{1,5})?(?:of\s{1,5})?"
+    r"(?:the\s{1,5}|your\s{1,5}|my\s{1,5}|these\s{1,5}|those\s{1,5})?(?:previous|prior|above|earlier|preceding|original|initial|system|developer|safety)\s{1,5}"
+    r"(?:instructions?|prompts?|directives?|rules|guidelines|guardrails|constraints|commands)\b",
+    _I,
+)
+
+
+# --- the table -----------------------------------------------------------------------
+
+
+def _national_id_rules() -> tuple[Rule, ...]:
+    return tuple(
+        Rule(rule_id, PII, HIGH, f"{what} (valid check digits, labelled nearby)", "last4",
+             (_re(pattern),), _stdnum_check(validator, _re(context, _I)), requires=words)
+        for rule_id, what, pattern, validator, context, words in _NATIONAL_IDS
+    )  # fmt: skip
+
+
+RULES: tuple[Rule, ...] = (
+    # PII
+    Rule("pii.payment_card", PII, HIGH, "Payment card number", "card", finder=_card_hits),
+    Rule("pii.iban", PII, HIGH, "IBAN bank account number", "iban", (_IBAN,), _check_iban),
+    Rule("pii.us_ssn", PII, HIGH, "US Social Security number", "last4", (_SSN_DASHED,), _check_ssn_dashed),
+    Rule("pii.us_ssn_context", PII, HIGH, "US Social Security number (labelled nearby)", "last4",
+         (_SSN_PLAIN,), _check_ssn_plain,
+         requires=("ssn", "ss#", "social sec", "soc sec", "soc. sec")),
+    Rule("pii.uk_nino", PII, HIGH, "UK National Insurance number (labelled nearby)", "last4",
+         (_NINO,), _check_nino,
+         requires=("national insurance", "ni number", "ni no", "nino", "n.i.")),
+    *_national_id_rules(),
+    Rule("pii.email", PII, LOW, "E-mail address", "email", (_EMAIL,), _check_email,
+         keywords=("@",), confidence=0.9),
+    Rule("pii.phone", PII, LOW, "Phone number", "phone", (_PHONE_INTL, _PHONE_NANP), _check_phone,
+         confidence=0.6),
+    Rule("pii.date_of_birth", PII, MEDIUM, "Date of birth", "secret", (_DOB,), _check_dob,
+         keywords=("dob", "d.o.b", "birth", "born", "geburt", "nacimiento", "naissance"), confidence=0.8),
+    # secrets
+    Rule("secret.private_key", PII, CRITICAL, "Private key", "pem", (_PEM_BEGIN,), _check_pem,
+         keywords=("private key",)),
+    Rule("secret.aws_access_key_id", PII, HIGH, "AWS access key ID", "token",
+         (_re(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),), _check_token,
+         keywords=("akia", "asia")),
+    Rule("secret.aws_secret_key", PII, CRITICAL, "AWS secret access key", "secret", (_AWS_SECRET,),
+         _check_token, keywords=("secret",), group=1),
+    Rule("secret.github_token", PII, CRITICAL, "GitHub token", "token",
+         (_re(r"(?<![\w])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![\w])"),),
+         _check_token, keywords=("gh", "github_pat_")),
+    Rule("secret.gitlab_token", PII, CRITICAL, "GitLab personal access token", "token",
+         (_re(r"(?<![\w\-])glpat-[A-Za-z0-9_\-]{20,64}(?![\w\-])"),), _check_token, keywords=("glpat-",)),
+    Rule("secret.slack_token", PII, CRITICAL, "Slack token", "token",
+         (_re(r"(?<![\w\-])xox[abposr]-[A-Za-z0-9\-]{10,200}(?![\w\-])"),), _check_token, keywords=("xox",)),
+    Rule("secret.slack_webhook", PII, HIGH, "Slack incoming-webhook URL", "token",
+         (_re(r"https://hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,40}"),),
+         _check_token, keywords=("hooks.slack.com",)),
+    Rule("secret.stripe_key", PII, CRITICAL, "Stripe live API key", "token",
+         (_re(r"(?<![\w])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,128}(?![\w])"),), _check_stripe,
+         keywords=("_live_", "_test_")),
+    Rule("secret.anthropic_key", PII, CRITICAL, "Anthropic API key", "token",
+         (_re(r"(?<![\w\-])sk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_\-]{20,200}(?![\w\-])"),), _check_token,
+         keywords=("sk-ant-",)),
+    Rule("secret.openai_key", PII, CRITICAL, "OpenAI-style API key", "token",
+         (_re(r"(?<![\w\-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,200}(?![\w\-])"),),
+         _check_openai, keywords=("sk-",)),
+    Rule("secret.google_api_key", PII, HIGH, "Google API key", "token",
+         (_re(r"(?<![\w\-])AIza[0-9A-Za-z_\-]{35}(?![\w\-])"),), _check_token, keywords=("aiza",)),
+    Rule("secret.jwt", PII, HIGH, "JSON Web Token (a bearer credential)", "token",
+         (_re(r"(?<![\w\-.])(eyJ[A-Za-z0-9_\-]{8,4096})\.([A-Za-z0-9_\-]{8,8192})\.([A-Za-z0-9_\-]{0,4096})(?![\w\-.])"),),
+         _check_jwt, keywords=("eyj",)),
+    Rule("secret.bearer_token", PII, HIGH, "Bearer token in an Authorization header", "secret",
+         (_re(r"\bauthorization\s{0,3}[:=]\s{0,3}[\"']?bearer\s{1,3}([A-Za-z0-9._~+/=\-]{16,4096})", _I),),
+         _check_token, keywords=("bearer",), group=1),
+    Rule("secret.connection_string", PII, HIGH, "Password in a connection string", "secret",
+         (_CONN_STRING,), _check_conn, keywords=("://",)),
+    Rule("secret.password_assignment", PII, HIGH, "Password or secret assigned in config or code",
+         "secret", (_PASSWORD_ASSIGN,), _check_password,
+         keywords=("pass", "pwd", "secret", "key", "token")),
+    # commands
+    Rule("cmd.pipe_to_shell", CMD, CRITICAL, "Downloads a script and pipes it straight into a shell",
+         patterns=(_PIPE_TO_SHELL,), keywords=("curl", "wget", "fetch")),
+    Rule("cmd.process_substitution", CMD, CRITICAL, "Runs a downloaded script via process substitution",
+         patterns=(_PROCESS_SUBST,), keywords=("<(",)),
+    Rule("cmd.exec_remote", CMD, CRITICAL, "Runs code fetched from the network by command substitution",
+         patterns=(_EXEC_REMOTE,), keywords=("$(", "`")),
+    Rule("cmd.base64_to_shell", CMD, CRITICAL, "Decodes base64 and pipes it into a shell",
+         patterns=(_BASE64_TO_SHELL,), keywords=("base64",)),
+    Rule("cmd.reverse_shell", CMD, CRITICAL, "Opens a reverse or bind shell (remote control of this machine)",
+         patterns=_REVERSE_SHELL, check=_check_reverse_shell,
+         keywords=("/dev/tcp", "/dev/udp", "nc", "netcat", "socat", "mkfifo", "tcpclient", "pty.spawn", "socket")),
+    Rule("cmd.powershell_cradle", CMD, CRITICAL, "PowerShell downloads code and runs it (download cradle)",
+         patterns=_PS_CRADLE, keywords=("iex", "invoke-expression")),
+    Rule("cmd.powershell_encoded", CMD, CRITICAL, "PowerShell runs a base64-encoded command",
+         patterns=(_PS_ENCODED,), check=_check_ps_encoded, keywords=("powershell", "pwsh")),
+    Rule("cmd.lolbin_download", CMD, HIGH, "Windows system tool used to download or run remote code",
+         patterns=_LOLBIN, keywords=("certutil", "bitsadmin", "mshta", "regsvr32")),
+    Rule("cmd.substitution_network", CMD, MEDIUM, "Command substitution that reaches the network",
+         patterns=(_SUBST_NETWORK,), keywords=("$(", "`"), confidence=0.7),
+    Rule("cmd.destructive", CMD, CRITICAL, "Destroys data (deletes the home directory or system, wipes a disk, fork bomb)",
+         patterns=_DESTRUCTIVE, check=_check_destructive,
+         keywords=("rm", "dd", "mkfs", "(", "chmod", "/dev/", "rd", "del", "remove-item", "format", "vssadmin")),
+    Rule("cmd.persistence", CMD, HIGH, "Installs persistence (cron job, Run key, sudoers, authorized_keys, setuid shell)",
+         patterns=_PERSISTENCE,
+         keywords=("crontab", "*", "@reboot", "\\run", "nopasswd", "sudoers", "chmod", "authorized_keys", ">>")),
+    Rule("cmd.interpreter_payload", CMD, CRITICAL, "Code-execution payload for an interpreter",
+         patterns=_INTERPRETER_PAYLOAD,
+         keywords=("eval", "exec", "__import__", "system", "passthru", "assert", "os.popen", "runtime")),
+    # exfiltration
+    Rule("exfil.image_url_data", EXFIL, CRITICAL, "Image URL carries data to an outside server",
+         patterns=(_MD_IMAGE, _HTML_IMG), check=_check_image_url, keywords=("![", "<img")),
+    Rule("exfil.link_url_data", EXFIL, HIGH, "Link URL carries data to an outside server",
+         patterns=(_MD_LINK,), check=_check_link_url, keywords=("](",)),
+    Rule("exfil.send_instruction", EXFIL, CRITICAL, "Asks to send conversation, keys or files to an outside address",
+         finder=_exfil_instruction_hits, keywords=_EXFIL_OBJECT_WORDS),
+    Rule("exfil.upload_secrets", EXFIL, CRITICAL, "Command uploads secret files or environment variables",
+         patterns=(_UPLOAD_LINE,), check=_check_upload, requires=_UPLOAD_REQUIRES,
+         keywords=("curl", "wget", "scp", "rsync", "nc", "netcat", "iwr", "irm", "invoke-", "ftp", "http")),
+    Rule("exfil.prompt_extraction", EXFIL, HIGH, "Asks the model to reveal its system prompt",
+         patterns=_PROMPT_EXTRACTION, check=_check_extraction,
+         keywords=("system", "initial", "verbatim", "word for word", "above", "before this")),
+    # prompt injection
+    Rule("inj.fake_turn", INJ, HIGH, "Fake system turn after a closing delimiter (prompt injection)",
+         patterns=_FAKE_TURN, keywords=("system", "admin", "assistant", "developer")),
+    Rule("inj.chat_template", INJ, MEDIUM, "Chat-template control tokens that fake a system turn",
+         patterns=(_CHAT_TEMPLATE,), keywords=("<|", "<<sys>>"), confidence=0.7),
+    Rule("inj.override", INJ, MEDIUM, "Tells the model to ignore its previous instructions",
+         patterns=(_OVERRIDE,), keywords=("ignore", "disregard", "forget", "override", "bypass"),
+         confidence=0.8),
+)  # fmt: skip
+
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+assert len(RULES_BY_ID) == len(RULES), "duplicate rule id"
+
+
+# --- scanning ------------------------------------------------------------------------
+
+
+def scan_rules(text: str) -> list[Evidence]:
+    """Run every rule over ``text``; offsets index ``text``; excerpts are redacted.
+
+    Reads at most :data:`MAX_SCAN_CHARS` characters. Overlapping PII and secret
+    matches keep the most severe one (a phone number inside a card number goes).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"scan_rules() expects str, not {type(text).__name__}")
+    if not text:
+        return []
+    text = text[:MAX_SCAN_CHARS]
+    lowered = text.lower()
+    raw: list[tuple[Rule, int, int, Severity, str]] = []
+    for rule in RULES:
+        if rule.keywords and not any(k in lowered for k in rule.keywords):
+            continue
+        if rule.requires and not any(k in lowered for k in rule.requires):
+            continue
+        for start, end, hit in _run_rule(rule, text):
+            severity = hit.severity if hit.severity is not None else rule.severity
+            raw.append((rule, start, end, severity, hit.message or rule.message))
+    raw = _drop_overlapping_pii(raw)
+    sensitive = [(s, e, r) for r, s, e, _, _ in raw if r.mask]
+    evidence = [
+        Evidence(
+            category=rule.category,
+            source="rule",
+            start=start,
+            end=end,
+            message=message,
+            severity=severity,
+            rule_id=rule.id,
+            confidence=rule.confidence,
+            excerpt=_excerpt(text, start, end, rule, sensitive),
+        )
+        for rule, start, end, severity, message in raw
+    ]
+    evidence.sort(key=lambda e: (e.start, -e.severity, e.rule_id))
+    return evidence
+
+
+def _run_rule(rule: Rule, text: str) -> Iterable[tuple[int, int, Hit]]:
+    count = 0
+    if rule.finder is not None:
+        for item in rule.finder(text):
+            yield item
+            count += 1
+            if count >= MAX_MATCHES_PER_RULE:
+                return
+        return
+    for pattern in rule.patterns:
+        for m in pattern.finditer(text):
+            verdict = rule.check(m, text) if rule.check is not None else Hit()
+            if not verdict:
+                continue
+            hit = verdict if isinstance(verdict, Hit) else Hit()
+            start = hit.start if hit.start is not None else m.start(rule.group)
+            end = hit.end if hit.end is not None else m.end(rule.group)
+            if end <= start:
+                continue
+            yield start, end, hit
+            count += 1
+            if count >= MAX_MATCHES_PER_RULE:
+                return
+
+
+def _drop_overlapping_pii(
+    raw: list[tuple[Rule, int, int, Severity, str]],
+) -> list[tuple[Rule, int, int, Severity, str]]:
+    pii = sorted((item for item in raw if item[0].mask), key=lambda i: (-i[3], -(i[2] - i[1])))
+    kept: list[tuple[Rule, int, int, Severity, str]] = []
+    for item in pii:
+        _, start, end, _, _ = item
+        if any(k[1] < end and start < k[2] for k in kept):
+            continue
+        kept.append(item)
+    others: list[tuple[Rule, int, int, Severity, str]] = []
+    for item in sorted((i for i in raw if not i[0].mask), key=lambda i: -(i[2] - i[1])):
+        rule, start, end, _, _ = item
+        if any(o[0] is rule and o[1] < end and start < o[2] for o in others):
+            continue  # two patterns of one rule on the same command: keep the wider
+        others.append(item)
+    return kept + others
+
+
+# --- redaction -----------------------------------------------------------------------
+
+_TOKEN_PREFIX = _re(
+    r"^(?:sk-ant-|sk-proj-|sk-svcacct-|sk-admin-|sk-|sk_live_|rk_live_|sk_test_|rk_test_|gh[pousr]_"
+    r"|github_pat_|glpat-|xox[abposr]-|AKIA|ASIA|AIza|eyJ|https://hooks\.slack\.com/services/)"
+)
+
+
+def _mask_value(value: str, style: str) -> str:
+    """The masked form of one sensitive value (never the value itself)."""
+    if style == "card":
+        digits = sum(c.isdigit() for c in value)
+        seen = 0
+        out = []
+        for c in value:
+            if c.isdigit():
+                seen += 1
+                out.append(c if seen > digits - 4 else MASK)
+            else:
+                out.append(c)
+        return "".join(out)
+    if style in ("iban", "last4"):
+        keep_head = 2 if style == "iban" else 0
+        alnum = sum(c.isalnum() for c in value)
+        keep_tail = 4 if alnum >= 9 else 2 if alnum >= 6 else 0
+        seen = 0
+        out = []
+        for c in value:
+            if c.isalnum():
+                seen += 1
+                out.append(c if seen <= keep_head or seen > alnum - keep_tail else MASK)
+            else:
+                out.append(c)
+        return "".join(out)
+    if style == "email":
+        local, _, domain = value.partition("@")
+        return (local[:1] + MASK * 3 + "@" + domain) if len(local) > 1 else MASK * 3 + "@" + domain
+    if style == "phone":
+        digits = sum(c.isdigit() for c in value)
+        seen = 0
+        out = []
+        for c in value:
+            if c.isdigit():
+                seen += 1
+                out.append(c if seen > digits - 2 else MASK)
+            else:
+                out.append(c)
+        return "".join(out)
+    if style == "token":
+        m = _TOKEN_PREFIX.match(value)
+        prefix = m.group() if m else ""
+        if len(prefix) * 2 > len(value):
+            prefix = ""
+        return prefix + MASK * 4
+    if style == "pem":
+        first = value.split("\n", 1)[0].strip()
+        if not first.startswith("-----BEGIN"):
+            first = "-----BEGIN PRIVATE KEY-----"
+        last = value.rsplit("\n", 1)[-1].strip() if "\n" in value else ""
+        body = f"{first}\n{MASK * 4} (private key redacted) {MASK * 4}"
+        return body + ("\n" + last if last.startswith("-----END") else "")
+    return MASK * 8
+
+
+def redact(text: str, evidence: Iterable[Evidence]) -> str:
+    """``text`` with the PII and secret spans of ``evidence`` masked.
+
+    Offsets must index ``text`` (as :func:`scan_rules` returns them). Spans of
+    rules that are not sensitive (commands, exfiltration) are left as they are;
+    unknown evidence of the PII category is masked whole.
+    """
+    spans: list[tuple[int, int, str]] = []
+    for e in evidence:
+        rule = RULES_BY_ID.get(e.rule_id)
+        if rule is not None:
+            style = rule.mask
+        elif e.category is Category.PII_EXPOSURE and e.source == "rule":
+            style = "secret"
+        else:
+            style = ""
+        if not style:
+            continue
+        start, end = max(0, e.start), min(len(text), e.end)
+        if end > start:
+            spans.append((start, end, style))
+    if not spans:
+        return text
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    merged: list[tuple[int, int, str]] = []
+    for start, end, style in spans:
+        if merged and start < merged[-1][1]:
+            prev = merged[-1]
+            merged[-1] = (prev[0], max(prev[1], end), prev[2] if end <= prev[1] else "secret")
+            continue
+        merged.append((start, end, style))
+    out = []
+    pos = 0
+    for start, end, style in merged:
+        out.append(text[pos:start])
+        out.append(_mask_value(text[start:end], style))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _excerpt(
+    text: str, start: int, end: int, rule: Rule, sensitive: list[tuple[int, int, Rule]]
+) -> str:
+    """One line, at most EXCERPT_CHARS, with every sensitive span inside masked."""
+    if rule.mask:
+        shown = _mask_value(text[start:end], rule.mask)
+    else:
+        stop = min(end, start + EXCERPT_CHARS * 2)
+        inner = [
+            (max(s, start), min(e, stop), r) for s, e, r in sensitive if s < stop and start < e
+        ]
+        pieces = []
+        pos = start
+        for s, e, r in sorted(inner, key=lambda x: x[0]):
+            if s < pos:
+                continue
+            pieces.append(text[pos:s])
+            pieces.append(_mask_value(text[s:e], r.mask))
+            pos = e
+        pieces.append(text[pos:stop])
+        shown = "".join(pieces)
+    shown = " ".join(shown.split())
+    if len(shown) > EXCERPT_CHARS:
+        shown = shown[: EXCERPT_CHARS - 1] + "…"
+    return shown
