@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from desktop.detection.categories import Category, Severity
 
 #: Most characters taken from the clipboard; the rest is cut (and the user told).
-DEFAULT_MAX_CHARS = 2_000_000
+DEFAULT_MAX_CHARS = 1_000_000
 
 
 class Source(str, enum.Enum):

@@ -3,6 +3,8 @@ without a system tray host; one instance per profile; the log never carries the 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.e2e.conftest import model_present
@@ -21,9 +23,12 @@ def ready(app):
 
 
 def copy_and_expect(display, launch, app, text, category, source="clipboard"):
+    """Copy with xclip; the notified event, with ``copied_at`` (wall clock, like event ts)."""
+    copied_at = time.time()
     sel = display.set_selection(text, "clipboard")
     launch.helpers.append(sel)
-    return app.wait_for("notified", timeout=20, category=category, source=source)
+    ev = app.wait_for("notified", timeout=20, category=category, source=source)
+    return dict(ev, copied_at=copied_at)
 
 
 def test_clipboard_copy_notifies_through_the_tray(tray_display, launch):
@@ -32,9 +37,9 @@ def test_clipboard_copy_notifies_through_the_tray(tray_display, launch):
     assert started["tray_available"] is True and started["notify_channel"] == "tray"
     ev = copy_and_expect(tray_display, launch, app, RULE_TEXT, "command_injection")
     assert ev["channel"] == "tray"
-    req = app.wait_for("scan_requested", source="clipboard")
-    # From the moment the app saw the copy to the notification.
-    assert ev["ts"] - req["ts"] < 2.0
+    # From the moment xclip was started to the notification.
+    print(f"\ncopy -> notified: {1000 * (ev['ts'] - ev['copied_at']):.0f} ms")
+    assert ev["ts"] - ev["copied_at"] < 2.0
     assert all("evil.example" not in str(e) for e in app.events)
     log = (app.config_dir / "events.jsonl").read_text()
     assert "evil.example" not in log and '"notified"' in log
@@ -47,8 +52,7 @@ def test_jailbreak_copy_notifies_within_two_seconds(tray_display, launch):
     app = launch(tray_display)
     ready(app)
     ev = copy_and_expect(tray_display, launch, app, JAILBREAK, "jailbreak")
-    req = app.wait_for("scan_requested", source="clipboard")
-    assert ev["ts"] - req["ts"] < 2.0
+    assert ev["ts"] - ev["copied_at"] < 2.0
 
 
 def test_hotkey_scans_the_primary_selection(tray_display, launch):
