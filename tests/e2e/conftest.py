@@ -39,7 +39,10 @@ class Display:
         r, w = os.pipe()
         self.proc = subprocess.Popen(
             ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pass_fds=(w,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(w)
         number = b""
         deadline = time.monotonic() + 15
@@ -55,19 +58,43 @@ class Display:
             number += chunk
         os.close(r)
         self.name = ":" + number.decode().strip()
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "XAUTHORITY")}
-        env.update(DISPLAY=self.name, XDG_SESSION_TYPE="x11", QT_QPA_PLATFORM="xcb",
-                   PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "XAUTHORITY")
+        }
+        env.update(
+            DISPLAY=self.name,
+            XDG_SESSION_TYPE="x11",
+            QT_QPA_PLATFORM="xcb",
+            PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        )
         self.env = env
         self.tray: subprocess.Popen | None = None
         if with_tray:
             _need("trayer")
             self.tray = subprocess.Popen(
-                ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                 "--height", "28", "--transparent", "false", "--tint", "0x2b2b2b",
-                 "--SetDockType", "true"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    "trayer",
+                    "--edge",
+                    "top",
+                    "--align",
+                    "right",
+                    "--widthtype",
+                    "request",
+                    "--height",
+                    "28",
+                    "--transparent",
+                    "false",
+                    "--tint",
+                    "0x2b2b2b",
+                    "--SetDockType",
+                    "true",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             wait_until(self.tray_ready, 15, "trayer did not take the system tray selection")
 
     def tray_ready(self) -> bool:
@@ -81,15 +108,20 @@ class Display:
             d.close()
 
     def run(self, *args: str, input: bytes | None = None, timeout: float = 10):
-        return subprocess.run(list(args), env=self.env, input=input, timeout=timeout,
-                              capture_output=True, check=True)
+        return subprocess.run(
+            list(args), env=self.env, input=input, timeout=timeout, capture_output=True, check=True
+        )
 
     def set_selection(self, text: str, selection: str = "clipboard") -> subprocess.Popen:
         """xclip keeps serving the selection until someone else takes it (or we stop it)."""
         _need("xclip")
-        p = subprocess.Popen(["xclip", "-quiet", "-selection", selection], env=self.env,
-                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            ["xclip", "-quiet", "-selection", selection],
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         p.stdin.write(text.encode())
         p.stdin.close()
         return p
@@ -126,10 +158,23 @@ class AppProcess:
         self.other: list[str] = []
         self._q: queue.Queue = queue.Queue()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop", "--config-dir", str(config_dir), "--log-json",
-             "--key-store", "file", *extra],
-            env=display.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
+            [
+                sys.executable,
+                "-m",
+                "desktop",
+                "--config-dir",
+                str(config_dir),
+                "--log-json",
+                "--key-store",
+                "file",
+                *extra,
+            ],
+            env=display.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -153,7 +198,8 @@ class AppProcess:
             if line is None or (line == "" and time.monotonic() >= deadline):
                 raise AssertionError(
                     f"no {event} {match} event within {timeout}s (exit code {self.proc.poll()});"
-                    f"\nevents: {[e.get('event') for e in self.events]}\nother: {self.other[-20:]}")
+                    f"\nevents: {[e.get('event') for e in self.events]}\nother: {self.other[-20:]}"
+                )
             if not line:
                 continue
             try:

@@ -7,6 +7,8 @@ import os
 import threading
 import time
 
+import pytest
+
 from tests.e2e.test_tray_app import RULE_TEXT, copy_and_expect, ready
 
 WINDOW_S = float(os.environ.get("RAXE_IDLE_WINDOW_S", "5"))
@@ -26,8 +28,14 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def test_idle_cpu_and_rss_after_warm_up(tray_display, launch):
-    app = launch(tray_display)
+@pytest.mark.parametrize("model", ["rules-only", "tiny-onnx"])
+def test_idle_cpu_and_rss_after_warm_up(tray_display, launch, tmp_path, model):
+    extra = ()
+    if model == "tiny-onnx":  # loads onnxruntime and a session: the runtime's share of RSS
+        from tests.fixtures.tiny_model import build_tiny_model
+
+        extra = ("--model-dir", str(build_tiny_model(tmp_path / "tiny")))
+    app = launch(tray_display, *extra)
     ready(app)
     copy_and_expect(tray_display, launch, app, RULE_TEXT, "command_injection")
     pid = app.proc.pid
@@ -35,6 +43,6 @@ def test_idle_cpu_and_rss_after_warm_up(tray_display, launch):
     threading.Event().wait(WINDOW_S)  # the measurement window itself, not a wait for an event
     used, elapsed = cpu_seconds(pid) - before, time.monotonic() - t0
     cpu_pct, rss = 100 * used / elapsed, rss_mb(pid)
-    print(f"\nidle CPU {cpu_pct:.2f}% of one core over {elapsed:.1f}s; RSS {rss:.0f} MB")
+    print(f"\n[{model}] idle CPU {cpu_pct:.2f}% of one core over {elapsed:.1f}s; RSS {rss:.0f} MB")
     assert cpu_pct < 2.0
     assert rss < 400
