@@ -1,0 +1,189 @@
+"""Install-and-run check for a built package: the installed app must pass ``--smoke-test``.
+
+    python installer/smoke.py --deb dist/raxe-desktop_0.1.0_amd64.deb   # Linux: unpack, run launcher
+    python installer/smoke.py --exe "dist/RAXE Desktop.app/Contents/MacOS/raxe-desktop"
+    python installer/smoke.py --exe "C:/Users/me/AppData/Local/Programs/RAXE Desktop/raxe-desktop.exe"
+
+The .deb is unpacked with ``dpkg-deb -x`` into a fresh temporary prefix (no root, no
+system changes) and ``<prefix>/usr/bin/raxe-desktop --smoke-test`` runs there with
+``QT_QPA_PLATFORM=offscreen``, a throw-away HOME/XDG dirs, from a neutral working
+directory, and without any variable that could point it back at the source tree.
+It fails on a non-zero exit, on a report that is not "passed" (or that skipped the
+model checks, meaning the model is missing from the bundle), and on any stderr line
+not matched by :data:`ALLOWED_STDERR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+APP_NAME = "raxe-desktop"
+
+#: stderr lines that are expected and harmless, as regular expressions (full match).
+#: Keep this short: every entry is a message a user could also see.
+ALLOWED_STDERR: list[str] = []
+
+#: Variables that would make the frozen app read the source tree or a real session.
+_SCRUBBED_ENV = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONWARNINGS",
+    "RAXE_MODEL_DIR",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "QT_PLUGIN_PATH",
+    "QT_QPA_PLATFORM_PLUGIN_PATH",
+    "LD_LIBRARY_PATH",
+    "LD_PRELOAD",
+)
+
+
+@dataclass
+class SmokeResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def unpack_deb(deb: Path, prefix: Path) -> Path:
+    """``dpkg-deb -x`` into ``prefix``; returns the unpacked launcher ``<prefix>/usr/bin/raxe-desktop``."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(prefix)], check=True)
+    launcher = prefix / "usr" / "bin" / APP_NAME
+    if not launcher.is_symlink():
+        raise RuntimeError(f"{launcher} is not the launcher symlink")
+    target = launcher.resolve()
+    if prefix.resolve() not in target.parents:
+        raise RuntimeError(f"{launcher} points outside the prefix: {target}")
+    return launcher
+
+
+def smoke_env(scratch: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """A clean environment: offscreen Qt, a throw-away home, nothing pointing at the repo."""
+    env = dict(os.environ if base is None else base)
+    for name in _SCRUBBED_ENV:
+        env.pop(name, None)
+    home = scratch / "home"
+    runtime = scratch / "runtime"
+    for path in (home, runtime):
+        path.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o700)
+    env.update(
+        {
+            "QT_QPA_PLATFORM": "offscreen",
+            "HOME": str(home),
+            "USERPROFILE": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "XDG_STATE_HOME": str(home / ".local" / "state"),
+            "XDG_RUNTIME_DIR": str(runtime),
+            "TMPDIR": str(scratch),
+        }
+    )
+    return env
+
+
+def unexpected_stderr(stderr: str, allowed: list[str] | None = None) -> list[str]:
+    patterns = [re.compile(p) for p in (ALLOWED_STDERR if allowed is None else allowed)]
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not any(p.fullmatch(line.strip()) for p in patterns)
+    ]
+
+
+def parse_report(stdout: str) -> dict | None:
+    """The app prints one JSON object (its smoke report) on stdout; take the last one."""
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return None
+
+
+def check(returncode: int, stdout: str, stderr: str, *, require_model: bool = True) -> SmokeResult:
+    report = parse_report(stdout)
+    result = SmokeResult(returncode, stdout, stderr, report)
+    if returncode != 0:
+        result.problems.append(f"exit status {returncode}")
+    if report is None:
+        result.problems.append("no JSON smoke report on stdout")
+    else:
+        if report.get("smoke_test") != "passed":
+            result.problems.append(f"smoke report says {report.get('smoke_test')!r}")
+        skipped = [c for c in report.get("checks", []) if c.get("skipped")]
+        if require_model and skipped:
+            result.problems.append(f"model checks skipped (model not in the bundle?): {skipped}")
+    for line in unexpected_stderr(stderr):
+        result.problems.append(f"unexpected stderr: {line}")
+    return result
+
+
+def run_smoke(launcher: Path, scratch: Path, *, timeout: float = 180, require_model: bool = True) -> SmokeResult:
+    env = smoke_env(scratch)
+    workdir = scratch / "cwd"
+    workdir.mkdir(exist_ok=True)
+    proc = subprocess.run(
+        [str(launcher), "--smoke-test"],
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return check(proc.returncode, proc.stdout, proc.stderr, require_model=require_model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--deb", type=Path, help="unpack this .deb into a temporary prefix and run it")
+    target.add_argument("--exe", type=Path, help="run this installed/bundled executable")
+    parser.add_argument("--allow-rules-only", action="store_true",
+                        help="accept a bundle without the model (development only)")
+    parser.add_argument("--timeout", type=float, default=180)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="raxe-smoke-") as tmp:
+        scratch = Path(tmp)
+        launcher = unpack_deb(args.deb, scratch / "prefix") if args.deb else args.exe
+        result = run_smoke(launcher, scratch / "run", timeout=args.timeout,
+                           require_model=not args.allow_rules_only)
+    print(f"launcher: {launcher}")
+    print(f"exit status: {result.returncode}")
+    if result.report is not None:
+        print("report: " + json.dumps(result.report))
+    if result.stderr.strip():
+        print("stderr:\n" + result.stderr.rstrip())
+    if result.ok:
+        print("smoke test: passed")
+        return 0
+    print("smoke test: FAILED")
+    for problem in result.problems:
+        print(f"  - {problem}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
