@@ -73,34 +73,51 @@ class Display:
         self.tray: subprocess.Popen | None = None
         if with_tray:
             _need("trayer")
-            self.tray = subprocess.Popen(
-                [
-                    "trayer",
-                    "--edge",
-                    "top",
-                    "--align",
-                    "right",
-                    "--widthtype",
-                    "request",
-                    "--height",
-                    "28",
-                    "--transparent",
-                    "false",
-                    "--tint",
-                    "0x2b2b2b",
-                    "--SetDockType",
-                    "true",
-                ],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            wait_until(self.tray_ready, 15, "trayer did not take the system tray selection")
+            self._tray_starts = 0
+            self._start_tray()
+            try:
+                wait_until(self.tray_ready, 20, "trayer did not take the system tray selection")
+            except AssertionError as exc:
+                code = self.tray.poll()
+                self.close()
+                raise AssertionError(f"{exc} (trayer exit code: {code})") from None
+
+    def _start_tray(self) -> None:
+        self._tray_starts += 1
+        self.tray = subprocess.Popen(
+            [
+                "trayer",
+                "--edge",
+                "top",
+                "--align",
+                "right",
+                "--widthtype",
+                "request",
+                "--height",
+                "28",
+                "--transparent",
+                "false",
+                "--tint",
+                "0x2b2b2b",
+                "--SetDockType",
+                "true",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def tray_ready(self) -> bool:
+        if self.tray is not None and self.tray.poll() is not None and self._tray_starts < 3:
+            self._start_tray()  # trayer exited early (seen once on a loaded machine): retry
+            return False
         from Xlib import display as xdisplay
+        from Xlib.error import DisplayError
 
-        d = xdisplay.Display(self.name)
+        try:
+            d = xdisplay.Display(self.name)
+        except (DisplayError, OSError):
+            return False
         try:
             owner = d.get_selection_owner(d.intern_atom("_NET_SYSTEM_TRAY_S0"))
             return bool(owner) and owner != 0 and getattr(owner, "id", owner) != 0
