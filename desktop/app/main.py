@@ -142,8 +142,17 @@ def smoke_test(env: AppEnv) -> int:
     return ExitCode.OK if ok else ExitCode.SMOKE_TEST_FAILED
 
 
+def _prepare_process() -> None:
+    """Per-OS set-up that must run before the first Qt import."""
+    if sys.platform == "win32":
+        from desktop.platform.windows import prepare_process
+
+        prepare_process()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    _prepare_process()
     config_dir = args.config_dir
     tmp = None
     if config_dir is None and args.smoke_test:

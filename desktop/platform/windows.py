@@ -66,3 +66,25 @@ class WindowsPlatform(Platform):
             else:
                 with contextlib.suppress(FileNotFoundError):
                     winreg.DeleteValue(key, VALUE_NAME)
+
+
+#: Windows groups taskbar entries and toast notifications by this id; without it
+#: notifications carry "python" or the bundle's exe name instead of ours.
+APP_USER_MODEL_ID = "RAXE.Desktop"
+
+
+def prepare_process() -> None:
+    """Windows set-up that must happen before Qt is imported.
+
+    * onnxruntime is imported first: its DLLs and Qt's can clash when Qt loads
+      first (a known onnxruntime issue on Windows).
+    * The AppUserModelID is set so notifications carry the app's name.
+    """
+    import contextlib
+    import ctypes
+
+    import onnxruntime  # noqa: F401 - imported for its side effect (DLL load order)
+
+    # Not fatal if it fails: notifications then show the exe name.
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_USER_MODEL_ID)  # type: ignore[attr-defined]
