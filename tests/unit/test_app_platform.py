@@ -101,3 +101,17 @@ def test_hash_key_without_keychain_falls_back(tmp_path, monkeypatch):
     monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
     key = load_hash_key(tmp_path, "auto")
     assert key.backend == "file" and "no OS keychain" in key.description
+
+
+def test_windows_prepare_process_loads_onnxruntime_and_tolerates_no_shell32(monkeypatch):
+    """On Windows main() calls this before Qt; elsewhere it must degrade quietly."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from desktop.platform.windows import prepare_process; prepare_process(); "
+        "assert 'onnxruntime' in sys.modules; assert 'PySide6' not in sys.modules; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
