@@ -326,7 +326,13 @@ def objdump_needed(path: str) -> list[str]:
 def hidden_imports(platform: str) -> list[str]:
     """Modules PyInstaller cannot see: pynput and keyring pick their back end at run time."""
     pynput = {
-        "linux": ["pynput.keyboard._xorg", "pynput.mouse._xorg", "pynput.keyboard._uinput", "pynput._util.xorg", "pynput._util.uinput"],
+        "linux": [
+            "pynput.keyboard._xorg",
+            "pynput.mouse._xorg",
+            "pynput.keyboard._uinput",
+            "pynput._util.xorg",
+            "pynput._util.uinput",
+        ],
         "win32": ["pynput.keyboard._win32", "pynput.mouse._win32", "pynput._util.win32"],
         "darwin": ["pynput.keyboard._darwin", "pynput.mouse._darwin", "pynput._util.darwin"],
     }
@@ -336,5 +342,11 @@ def hidden_imports(platform: str) -> list[str]:
         "darwin": ["keyring.backends.macOS"],
     }
     key = "linux" if platform.startswith("linux") else platform
-    common = ["keyring.backends.chainer", "keyring.backends.fail", "keyring.backends.null"]
+    common = [
+        "pynput.keyboard._dummy",
+        "pynput.mouse._dummy",
+        "keyring.backends.chainer",
+        "keyring.backends.fail",
+        "keyring.backends.null",
+    ]
     return pynput.get(key, []) + keyring.get(key, []) + common
