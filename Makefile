@@ -25,3 +25,7 @@ test: install-dev lint
 
 bench: install
 	$(PYTHON) -m desktop bench
+
+installer: install
+	$(PIP) install -q -e ".[installer]"
+	$(PYTHON) installer/build.py

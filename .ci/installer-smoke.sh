@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installer check: build the Linux bundle and .deb, unpack the .deb into a clean
+# temporary prefix (dpkg-deb -x) and run the installed launcher with --smoke-test
+# under QT_QPA_PLATFORM=offscreen; a non-zero exit or any unexpected stderr line fails.
+#
+#   bash .ci/installer-smoke.sh               install the installer extra, then run the
+#                                             slow installer tests (they build everything)
+#   bash .ci/installer-smoke.sh --skip-build  smoke-test the .deb already in dist/
+#                                             (GitHub Actions, after `make installer`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+
+if [ "${1:-}" = "--skip-build" ]; then
+  shopt -s nullglob
+  debs=(dist/raxe-desktop_*.deb)
+  if [ ${#debs[@]} -ne 1 ]; then
+    echo "installer-smoke: expected one .deb in dist/, found ${#debs[@]}" >&2
+    exit 2
+  fi
+  exec "$PYTHON" installer/smoke.py --deb "${debs[0]}"
+fi
+
+"$PYTHON" -m pip install -q -e ".[installer]"
+# The slow tests skip without dpkg-deb or PyInstaller; here that would hide a broken
+# setup, so check first.
+command -v dpkg-deb >/dev/null || { echo "installer-smoke: dpkg-deb missing" >&2; exit 2; }
+"$PYTHON" -c "import PyInstaller" || { echo "installer-smoke: PyInstaller missing" >&2; exit 2; }
+exec "$PYTHON" -m pytest -q -m slow tests/installer
