@@ -7,8 +7,8 @@ macOS:   dist/RAXE Desktop.app, dist/RAXE-Desktop-<v>.dmg (installer/macos/make_
 Windows: dist/raxe-desktop/ (bundle), dist/RAXE-Desktop-<v>-setup.exe (Inno Setup's ISCC, if installed)
 
 Steps: check the inputs (model files, icons), render icons, run PyInstaller on
-installer/raxe-desktop.spec, package, and write dist/build-report.json with sizes
-and timings. Needs the ``installer`` extra (``pip install -e ".[installer]"``).
+installer/raxe-desktop.spec, strip symbol tables (Linux), package, and write
+dist/build-report.json with sizes and timings. Needs the ``installer`` extra (``pip install -e ".[installer]"``).
 """
 
 from __future__ import annotations
@@ -65,21 +65,27 @@ def run_pyinstaller(dist: Path, work: Path, icon_dir: Path) -> None:
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
 
 
-def strip_python_runtime(bundle: Path) -> int:
-    """Remove debug sections from the bundled CPython (libpython, lib-dynload); returns bytes saved.
+#: Files whose symbol tables build.py strips on Linux (patterns under _internal/).
+#: Only files no tool has rewritten: auditwheel/patchelf-edited wheel libraries (numpy,
+#: numpy.libs) can break under strip, and Qt's are shipped stripped already.
+STRIP_PATTERNS = (
+    "libpython3*.so*",  # a locally built CPython (pyenv) carries ~17 MB of DWARF
+    "python3*/lib-dynload/*.so",
+    "tokenizers/*.so",  # Rust extension modules with their symbol tables
+    "cryptography/hazmat/bindings/*.so",
+)
 
-    A locally built interpreter (pyenv) carries ~20 MB of DWARF. Only Python's own files
-    are touched: wheels' libraries may be patchelf-edited, and strip can break those.
-    """
+
+def strip_binaries(bundle: Path) -> int:
+    """``strip --strip-unneeded`` the files in :data:`STRIP_PATTERNS`; returns bytes saved."""
     strip = shutil.which("strip")
     if strip is None:
         return 0
     internal = bundle / "_internal"
-    targets = [p for p in internal.glob("libpython3*.so*") if not p.is_symlink()]
-    targets += [p for p in internal.glob("python3*/lib-dynload/*.so") if not p.is_symlink()]
+    targets = sorted({p for pattern in STRIP_PATTERNS for p in internal.glob(pattern) if not p.is_symlink()})
     before = sum(p.stat().st_size for p in targets)
     for path in targets:
-        subprocess.run([strip, "--strip-debug", str(path)], check=True)
+        subprocess.run([strip, "--strip-unneeded", str(path)], check=True)
     return before - sum(p.stat().st_size for p in targets)
 
 
@@ -198,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         run_pyinstaller(dist, work, icon_dir)
         if os_key == "linux":
-            report["stripped_bytes"] = strip_python_runtime(dist / buildinfo.APP_NAME)
+            report["stripped_bytes"] = strip_binaries(dist / buildinfo.APP_NAME)
         report["pyinstaller_seconds"] = round(time.monotonic() - start, 1)
 
     if os_key == "darwin":

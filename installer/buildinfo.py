@@ -13,7 +13,7 @@ APP_NAME = "raxe-desktop"
 DISPLAY_NAME = "RAXE Desktop"
 PUBLISHER = "RAXE Desktop team"
 SUMMARY = "Privacy-first tray app that warns when copied or selected text is a threat"
-#: macOS CFBundleIdentifier; also the Windows AppUserModelID the app should set.
+#: macOS CFBundleIdentifier (the app's LaunchAgent label uses the same string).
 BUNDLE_ID = "ai.raxe.desktop"
 
 ROOT = Path(__file__).resolve().parent.parent

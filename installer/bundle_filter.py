@@ -56,6 +56,16 @@ EXCLUDED_PACKAGES = [
     "psutil",
     "cpuinfo",
     "py3nvml",
+    # HTTP clients: only stdnum's online-check helpers would use them (never called);
+    # leaving them out keeps the bundle free of any HTTP stack
+    "requests",
+    "urllib3",
+    "charset_normalizer",
+    "certifi",
+    "idna",
+    "zeep",
+    "suds",
+    "pysimplesoap",
     # GUI toolkits we do not use
     "tkinter",
     "_tkinter",

@@ -28,8 +28,8 @@
 
 #define AppName "RAXE Desktop"
 #define AppExe "raxe-desktop.exe"
-; Must match desktop.app (SetCurrentProcessExplicitAppUserModelID) and buildinfo.BUNDLE_ID.
-#define AppUserModelID "ai.raxe.desktop"
+; Must match desktop/platform/windows.py APP_USER_MODEL_ID (SetCurrentProcessExplicitAppUserModelID).
+#define AppUserModelID "RAXE.Desktop"
 ; Must match desktop/platform/windows.py (RUN_KEY, VALUE_NAME).
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
 #define RunValue "RAXE Desktop"
