@@ -26,6 +26,6 @@ test: install-dev lint
 bench: install
 	$(PYTHON) -m desktop bench
 
-installer: install
+installer:
 	$(PIP) install -q -e ".[installer]"
 	$(PYTHON) installer/build.py
