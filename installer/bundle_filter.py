@@ -162,10 +162,11 @@ KEPT_QT_PLUGINS = [
     # (EGL buffer integrations are left out: the app draws with the raster engine)
     "wayland-decoration-client/*",
     "wayland-shell-integration/xdg-shell",
-    # desktop integration: portal theme, native Windows style, input methods
+    # desktop integration: portal theme, native Windows and macOS styles, input methods
     "platformthemes/qxdgdesktopportal",
     "styles/qwindowsvistastyle",
     "styles/qmodernwindowsstyle",
+    "styles/qmacstyle",
     "platforminputcontexts/composeplatforminputcontextplugin",
     "platforminputcontexts/ibusplatforminputcontextplugin",
     # icons: SVG tray icons, ICO/ICNS app icons (PNG is built into QtGui)

@@ -19,6 +19,7 @@ import pytest
         "PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so",
         "PySide6/Qt/plugins/wayland-shell-integration/libxdg-shell.so",
         "PySide6\\plugins\\styles\\qmodernwindowsstyle.dll",
+        "PySide6/Qt/plugins/styles/libqmacstyle.dylib",
         "PySide6/Qt/lib/libQt6Core.so.6",
         "PySide6/Qt/lib/libQt6Network.so.6",  # QLocalServer: single instance
         "PySide6/Qt/lib/libQt6DBus.so.6",  # StatusNotifierItem tray on Linux
