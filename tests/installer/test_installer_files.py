@@ -319,3 +319,37 @@ def test_smoke_env_isolates_the_app(tmp_path: Path) -> None:
     for name in ("DISPLAY", "PYTHONPATH", "RAXE_MODEL_DIR"):
         assert name not in env
     assert env["PATH"] == "/usr/bin"
+
+
+# --- build.py ----------------------------------------------------------------------------
+
+
+def load_build_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("raxe_installer_build", INSTALLER_DIR / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_refuses_a_bundle_without_the_model(tmp_path: Path) -> None:
+    build = load_build_script()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "resources" / "icons").mkdir(parents=True)
+    (tmp_path / "resources" / "icons" / "raxe-desktop.svg").write_text("<svg/>")
+    problems = build.check_inputs(tmp_path, allow_missing_model=False)
+    assert any("l2_classifier.onnx" in p and "--allow-missing-model" in p for p in problems)
+    assert not any("model" in p for p in build.check_inputs(tmp_path, allow_missing_model=True))
+
+
+def test_build_names_the_missing_icon(tmp_path: Path) -> None:
+    build = load_build_script()
+    problems = build.check_inputs(tmp_path, allow_missing_model=True)
+    assert any("raxe-desktop.svg" in p for p in problems)
+
+
+def test_build_strips_only_files_no_tool_has_rewritten() -> None:
+    build = load_build_script()
+    assert not any("numpy" in pattern for pattern in build.STRIP_PATTERNS)
+    assert not any("PySide6" in pattern for pattern in build.STRIP_PATTERNS)
