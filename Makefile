@@ -11,7 +11,7 @@ system-deps:
 
 install-dev: system-deps
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[dev,train]"
+	$(PIP) install -q -e ".[dev,train,installer]"
 
 run: install
 	$(PYTHON) -m desktop
