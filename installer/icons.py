@@ -9,7 +9,6 @@ supported Windows and macOS version reads, so no imaging library is needed.
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 from pathlib import Path
@@ -69,29 +68,10 @@ def icns_bytes(pngs: dict[int, bytes]) -> bytes:
 
 
 def render_svg(svg: Path, size: int) -> bytes:
-    """Render the SVG to a square PNG with QtSvg (offscreen; no display needed)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
-    from PySide6.QtGui import QGuiApplication, QImage, QPainter
-    from PySide6.QtSvg import QSvgRenderer
+    """Render the SVG to a square PNG (the app's renderer; offscreen, no display needed)."""
+    from desktop.app.icons import render_svg as render
 
-    _app = QGuiApplication.instance() or QGuiApplication(["raxe-icons"])
-    renderer = QSvgRenderer(str(svg))
-    if not renderer.isValid():
-        raise ValueError(f"invalid SVG: {svg}")
-    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    renderer.render(painter)
-    painter.end()
-    array = QByteArray()
-    buffer = QBuffer(array)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise ValueError(f"could not encode {svg} at {size} px")
-    buffer.close()
-    return bytes(array.data())
+    return render(svg, size)
 
 
 def collect_pngs(icon_dir: Path, sizes: set[int]) -> dict[int, bytes]:

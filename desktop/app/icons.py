@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPainter
 
 STATES = ("active", "paused", "alert", "error")
 STATE_SIZES = (16, 24, 32, 48, 64)
@@ -39,3 +40,33 @@ def app_icon() -> QIcon:
         if png.exists():
             icon.addFile(str(png))
     return icon if not icon.isNull() else state_icon("active")
+
+
+def render_svg(svg: Path, size: int) -> bytes:
+    """Render an SVG to a square PNG (bytes) with QtSvg; needs no display.
+
+    Used by ``resources/render_icons.py`` and by the installer for sizes the
+    pre-rendered PNGs lack.
+    """
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtSvg import QSvgRenderer
+
+    _app = QGuiApplication.instance() or QGuiApplication(["raxe-icons"])
+    renderer = QSvgRenderer(str(svg))
+    if not renderer.isValid():
+        raise ValueError(f"invalid SVG: {svg}")
+    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter)
+    painter.end()
+    array = QByteArray()
+    buffer = QBuffer(array)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise ValueError(f"could not encode {svg} at {size} px")
+    buffer.close()
+    return bytes(array.data())
