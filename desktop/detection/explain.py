@@ -303,7 +303,10 @@ def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
         if top.source == "hidden":
             inside = f" inside {_carrier(_layer_for(top, result.hidden_content))}"
         extra = f" (and {len(rules) - 1} more)" if len(rules) > 1 else ""
-        return _rule_sentence(cat, top, inside, extra)
+        sentence = _rule_sentence(cat, top, inside, extra)
+        if models:  # rule and model agree: say so, the model's view is evidence too
+            sentence = f"{sentence.rstrip('.')}; the AI model agrees (score {models[0].confidence:.2f})."
+        return sentence
 
     top = models[0] if models else None
     hints = techniques(cat, text) if text else []
