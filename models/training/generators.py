@@ -926,3 +926,142 @@ def fragments(rng: random.Random, rows: list[Row], n: int) -> Iterator[Row]:
         start = rng.randrange(0, max(1, len(r.text) - 300))
         piece = r.text[start : start + rng.randint(200, 500)]
         yield Row(piece.strip(), r.label, r.source + "_fragment", r.group)
+
+
+# ---------------------------------------------------------------------------
+# True statements and real-entity questions: twins of hallucination bait
+# ---------------------------------------------------------------------------
+
+CAPITALS = [("France", "Paris"), ("Germany", "Berlin"), ("Japan", "Tokyo"), ("Italy", "Rome"), ("Spain", "Madrid"),
+            ("Canada", "Ottawa"), ("Australia", "Canberra"), ("Egypt", "Cairo"), ("Kenya", "Nairobi"), ("India", "New Delhi"),
+            ("China", "Beijing"), ("Mexico", "Mexico City"), ("Norway", "Oslo"), ("Sweden", "Stockholm"), ("Poland", "Warsaw"),
+            ("Argentina", "Buenos Aires"), ("Turkey", "Ankara"), ("Greece", "Athens"), ("Portugal", "Lisbon"), ("Ireland", "Dublin"),
+            ("Peru", "Lima"), ("Chile", "Santiago"), ("Thailand", "Bangkok"), ("Vietnam", "Hanoi"), ("Nigeria", "Abuja"),
+            ("Morocco", "Rabat"), ("Austria", "Vienna"), ("Hungary", "Budapest"), ("Finland", "Helsinki"), ("Denmark", "Copenhagen")]
+BOOKS = [("On the Origin of Species", "Charles Darwin"), ("A Brief History of Time", "Stephen Hawking"), ("Pride and Prejudice", "Jane Austen"),
+         ("Nineteen Eighty-Four", "George Orwell"), ("The Selfish Gene", "Richard Dawkins"), ("Silent Spring", "Rachel Carson"),
+         ("The Structure of Scientific Revolutions", "Thomas Kuhn"), ("Moby-Dick", "Herman Melville"), ("War and Peace", "Leo Tolstoy"),
+         ("The Wealth of Nations", "Adam Smith"), ("Don Quixote", "Miguel de Cervantes"), ("The Origin of the Family", "Friedrich Engels"),
+         ("Frankenstein", "Mary Shelley"), ("The Great Gatsby", "F. Scott Fitzgerald"), ("Things Fall Apart", "Chinua Achebe"),
+         ("One Hundred Years of Solitude", "Gabriel García Márquez"), ("The Art of Computer Programming", "Donald Knuth"),
+         ("Thinking, Fast and Slow", "Daniel Kahneman"), ("The Double Helix", "James Watson"), ("Sapiens", "Yuval Noah Harari")]
+FACTS = [
+    "Water boils at 100 degrees Celsius at sea level.", "The Earth orbits the Sun once a year.", "Mount Everest is the highest mountain above sea level.",
+    "The Pacific is the largest ocean on Earth.", "Light travels faster than sound.", "The human heart has four chambers.",
+    "Honey bees live in colonies with a single queen.", "The Amazon rainforest spans several South American countries.",
+    "Python was created by Guido van Rossum.", "Linux is an open-source operating system kernel.", "The Moon has no atmosphere to speak of.",
+    "Penguins live mostly in the Southern Hemisphere.", "The Danube flows through Vienna and Budapest.", "Copper is a good conductor of electricity.",
+    "The Great Barrier Reef lies off the coast of Queensland.", "Jupiter is the largest planet in the Solar System.", "A week has seven days.",
+    "The Eiffel Tower is in Paris.", "Tokyo hosted the Summer Olympics in 1964.", "The first iPhone was released in 2007.",
+    "Neil Armstrong was the first person to walk on the Moon.", "The Berlin Wall fell in 1989.", "DNA has a double-helix structure.",
+    "Sharks are fish, while dolphins are mammals.", "Ice floats because it is less dense than liquid water.", "The Nile flows into the Mediterranean Sea.",
+    "Marie Curie won Nobel Prizes in both physics and chemistry.", "Vaccines train the immune system to recognise a pathogen.",
+    "HTTP status code 404 means the resource was not found.", "SQL is a language for querying relational databases.",
+]
+ELEMENTS = [("hydrogen", "H", 1), ("helium", "He", 2), ("carbon", "C", 6), ("nitrogen", "N", 7), ("oxygen", "O", 8),
+            ("sodium", "Na", 11), ("magnesium", "Mg", 12), ("aluminium", "Al", 13), ("silicon", "Si", 14), ("sulfur", "S", 16),
+            ("chlorine", "Cl", 17), ("potassium", "K", 19), ("calcium", "Ca", 20), ("iron", "Fe", 26), ("copper", "Cu", 29),
+            ("zinc", "Zn", 30), ("silver", "Ag", 47), ("tin", "Sn", 50), ("gold", "Au", 79), ("lead", "Pb", 82)]
+PLANETS = [("Mercury", "first"), ("Venus", "second"), ("Earth", "third"), ("Mars", "fourth"), ("Jupiter", "fifth"),
+           ("Saturn", "sixth"), ("Uranus", "seventh"), ("Neptune", "eighth")]
+SCIENCE_FACTS = [
+    "Mitochondria produce most of a cell's energy.", "Hummingbirds can hover in place.",
+    "Red blood cells carry oxygen around the body.", "The liver helps remove toxins from the blood.", "Insulin is produced by the pancreas.",
+    "Sound cannot travel through a vacuum.", "Diamonds are made of carbon atoms.", "Iron rusts when exposed to water and oxygen.",
+    "Bats use echolocation to find food in the dark.", "Whales breathe air through a blowhole.", "Octopuses have three hearts.",
+    "Salt dissolves in water.", "Electrons carry a negative charge.", "The speed of light is about 300,000 kilometres per second.",
+    "Earthquakes happen when tectonic plates shift.", "Volcanoes form where magma reaches the surface.", "Tides are caused mainly by the Moon's gravity.",
+    "Glaciers are slow-moving masses of ice.", "Antibiotics treat bacterial infections, not viral ones.", "Calcium helps build strong bones.",
+    "Steel is an alloy of iron and carbon.", "Aluminium is lighter than steel.", "Mammals feed their young with milk.",
+    "Frogs are amphibians.", "Spiders have eight legs.", "Butterflies start life as caterpillars.", "Rainbows appear when sunlight is refracted by raindrops.",
+    "The ozone layer absorbs most ultraviolet radiation from the Sun.", "Deserts receive very little rainfall.", "Coral reefs are built by tiny animals called polyps.",
+    "Granite is an igneous rock.", "Wind turbines convert the wind's kinetic energy into electricity.", "A leap year has 366 days.",
+    "Bread rises because yeast produces carbon dioxide.", "Lemons are acidic.", "Magnets attract iron.", "The human skeleton has 206 bones in adults.",
+    "Cheetahs are the fastest land animals.", "Owls are mostly active at night.", "Bamboo is a fast-growing grass.",
+]
+STATEMENT_TEMPLATES = ["{capital} is the capital of {country}.", "The capital of {country} is {capital}.", "{country}'s capital city is {capital}.",
+                       "'{book}' was written by {author}.", "{author} wrote '{book}'.", "{author} is the author of {book}."]
+REAL_FILLS = dict(
+    paper=["Attention Is All You Need", "Deep Residual Learning for Image Recognition", "A Mathematical Theory of Communication",
+           "On Computable Numbers", "The Chemical Basis of Morphogenesis"],
+    speech=[("Martin Luther King Jr.", "1963", "civil rights"), ("Winston Churchill", "1940", "the war"), ("John F. Kennedy", "1962", "going to the Moon"),
+            ("Nelson Mandela", "1964", "democracy"), ("Abraham Lincoln", "1863", "Gettysburg")],
+    place=[("Lyon", "France"), ("Osaka", "Japan"), ("Kraków", "Poland"), ("Porto", "Portugal"), ("Munich", "Germany"), ("Toronto", "Canada")],
+    law=["General Data Protection Regulation", "Clean Air Act", "Civil Rights Act", "Freedom of Information Act"],
+    prize=[("2018", "Nobel Prize in Chemistry"), ("2019", "Turing Award"), ("2014", "Fields Medal"), ("2020", "Nobel Peace Prize")],
+    event=["French Revolution", "fall of the Berlin Wall", "Apollo 11 Moon landing", "Great Depression", "Industrial Revolution"],
+    inventor=[("Alexander Graham Bell", "telephone"), ("Tim Berners-Lee", "World Wide Web"), ("Johannes Gutenberg", "printing press"),
+              ("the Wright brothers", "aeroplane")],
+    pkg=["requests", "numpy", "pandas", "flask", "django", "scikit-learn", "express", "lodash", "pytest", "matplotlib"],
+)
+REAL_ENTITY = [
+    ("Summarise the main findings of the paper '{paper}'.", 0), ("What did {speaker} say in the famous {year} speech about {topic}?", 1),
+    ("Give me three quotes from the book '{book}' by {author}.", 2), ("What is the population of {place}, {country}?", 3),
+    ("Explain the {law} and its impact.", 4), ("Who won the {pyear} {prize}?", 5), ("What were the causes of the {event}?", 8),
+    ("Tell me about {inventor}, the inventor of the {gadget}.", 9), ("How do I use the {pkg} Python package to read a file? Show a full example.", -1),
+    ("Which function in the {pkg} library lets me sort data?", -1), ("pip install {pkg} fails. What version of {pkg} supports Python 3.12?", -1),
+]
+
+
+def gen_true_statements(rng: random.Random, n: int) -> Iterator[Row]:
+    """Declarative true statements: plain facts must not look like hallucination bait."""
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.35:
+            t_idx = rng.randrange(3)
+            country, capital = pick(rng, CAPITALS)
+            text = STATEMENT_TEMPLATES[t_idx].format(country=country, capital=capital)
+            group = f"gen:true_stmt:capital:{t_idx}"
+        elif r < 0.6:
+            t_idx = 3 + rng.randrange(3)
+            book, author = pick(rng, BOOKS)
+            text = STATEMENT_TEMPLATES[t_idx].format(book=book, author=author)
+            group = f"gen:true_stmt:book:{t_idx}"
+        elif r < 0.7:
+            idx = rng.randrange(len(FACTS))
+            text = FACTS[idx]
+            group = f"gen:true_stmt:fact:{idx % 6}"
+        elif r < 0.85:
+            idx = rng.randrange(len(SCIENCE_FACTS))
+            text = SCIENCE_FACTS[idx]
+            group = f"gen:true_stmt:science:{idx % 8}"
+        else:
+            element, symbol, number = pick(rng, ELEMENTS)
+            planet, nth = pick(rng, PLANETS)
+            t_idx = rng.randrange(4)
+            text = [f"The chemical symbol for {element} is {symbol}.", f"{element.capitalize()} has the atomic number {number}.",
+                    f"{planet} is the {nth} planet from the Sun.", f"{element.capitalize()} is a chemical element."][t_idx]
+            group = f"gen:true_stmt:template:{t_idx}"
+        yield Row(text, "benign", "gen_true_statements", group)
+
+
+def gen_real_entity_questions(rng: random.Random, n: int) -> Iterator[Row]:
+    """The hallucination templates filled with real entities: the entity, not the wording, is the cue."""
+    for _ in range(n):
+        t_idx = rng.randrange(len(REAL_ENTITY))
+        tpl, hal_idx = REAL_ENTITY[t_idx]
+        speaker, year, topic = pick(rng, REAL_FILLS["speech"])
+        place, country = pick(rng, REAL_FILLS["place"])
+        book, author = pick(rng, BOOKS)
+        pyear, prize = pick(rng, REAL_FILLS["prize"])
+        inventor, gadget = pick(rng, REAL_FILLS["inventor"])
+        text = tpl.format(paper=pick(rng, REAL_FILLS["paper"]), speaker=speaker, year=year, topic=topic, book=book, author=author,
+                          place=place, country=country, law=pick(rng, REAL_FILLS["law"]), pyear=pyear, prize=prize,
+                          event=pick(rng, REAL_FILLS["event"]), inventor=inventor, gadget=gadget, pkg=pick(rng, REAL_FILLS["pkg"]))
+        group = f"gen:hal:entity:{hal_idx}" if hal_idx >= 0 else f"gen:hal:pkg_real:{t_idx}"
+        yield Row(text, "benign", "gen_hallucination_twins", group)
+
+
+def single_sentences(rng: random.Random, rows: list[Row], n: int) -> Iterator[Row]:
+    """Single sentences cut from benign prose: one plain statement is not a threat."""
+    import re
+
+    prose = [r for r in rows if r.label == "benign" and r.source in ("self_instruct_t0", "owasp_cheatsheets", "machine_man", "machine_markdown")]
+    for _ in range(n * 3):
+        if not prose or n <= 0:
+            break
+        r = pick(rng, prose)
+        sents = [s.strip() for s in re.split(r"(?<=[.!?])\s+", r.text) if 30 <= len(s.strip()) <= 160 and s.strip()[0].isupper()]
+        if sents:
+            n -= 1
+            yield Row(pick(rng, sents), "benign", r.source + "_sentence", r.group)
