@@ -1,7 +1,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: install install-dev system-deps run test lint bench installer model
+.PHONY: install install-dev system-deps runtime-deps run test lint bench installer model
 
 install:
 	$(PIP) install -q -e .
@@ -13,7 +13,10 @@ install-dev: system-deps
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev,train,installer]"
 
-run: install
+runtime-deps:
+	bash .ci/install-system-deps.sh --runtime
+
+run: runtime-deps install
 	$(PYTHON) -m desktop
 
 lint:

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: a virtual X server with a system tray host,
 # clipboard and key-event tools for the end-to-end tests, and Qt's xcb libraries.
+# With --runtime, only the libraries the app itself needs (used by `make run`).
 set -euo pipefail
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: not a Debian-based system; install Qt's xcb libraries yourself" >&2
+  exit 0
+fi
+test_tools=(xvfb xauth trayer xclip xdotool x11-utils binutils)
+[ "${1:-}" = "--runtime" ] && test_tools=()
 pkgs=(
-  xvfb xauth trayer xclip xdotool x11-utils
+  "${test_tools[@]}"
   libxcb-cursor0 libxkbcommon-x11-0 libxkbcommon0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0 libxcb-util1 libegl1 libgl1
   libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
-  binutils
 )
 missing=()
 for p in "${pkgs[@]}"; do
