@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -168,26 +169,26 @@ def wait_until(pred, timeout: float, message: str, interval: float = 0.05):
 class AppProcess:
     """The real app (``python -m desktop``, the README run command) with its JSON events read from stderr."""
 
-    def __init__(self, display: Display, config_dir: Path, *extra: str):
+    def __init__(
+        self,
+        display: Display,
+        config_dir: Path,
+        *extra: str,
+        command: Sequence[str] = (sys.executable, "-m", "desktop"),
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
+    ):
+        """``command`` starts the app (the installer tests pass the installed launcher)."""
         self.display = display
         self.config_dir = config_dir
         self.events: list[dict] = []
         self.other: list[str] = []
         self._q: queue.Queue = queue.Queue()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "desktop",
-                "--config-dir",
-                str(config_dir),
-                "--log-json",
-                "--key-store",
-                "file",
-                *extra,
-            ],
-            env=display.env,
-            cwd=ROOT,
+            [*command, "--config-dir", str(config_dir), "--log-json", "--key-store", "file", *extra],
+            env=display.env if env is None else env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -232,7 +233,7 @@ class AppProcess:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)

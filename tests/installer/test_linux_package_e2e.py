@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tarfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -115,76 +112,19 @@ def test_installed_app_starts_on_x11(prefix: Path, tmp_path: Path) -> None:
     assert result.ok, f"{result.problems}\nstderr: {result.stderr}"
 
 
-class FrozenApp:
-    """The installed app running for real (not --smoke-test), its JSON events read from stderr."""
-
-    def __init__(self, launcher: Path, env: dict[str, str], config_dir: Path):
-        self.events: list[dict] = []
-        self.other: list[str] = []
-        self.lines: queue.Queue = queue.Queue()
-        self.proc = subprocess.Popen(
-            [str(launcher), "--config-dir", str(config_dir), "--log-json", "--key-store", "file"],
-            env=env,
-            cwd=config_dir.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, event: str, timeout: float = 30, **match) -> dict:
-        """The first event named ``event`` with matching fields, already seen or arriving in time."""
-        for e in self.events:
-            if e.get("event") == event and all(e.get(k) == v for k, v in match.items()):
-                return e
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                raise AssertionError(
-                    f"no {event} {match} event within {timeout}s (exit {self.proc.poll()});"
-                    f" events: {[e.get('event') for e in self.events]}; other: {self.other[-10:]}"
-                )
-            try:
-                e = json.loads(line)
-            except json.JSONDecodeError:
-                self.other.append(line.rstrip())
-                continue
-            self.events.append(e)
-            if e.get("event") == event and all(e.get(k) == v for k, v in match.items()):
-                return e
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
-
-
 @pytest.mark.skipif(
     not all(shutil.which(t) for t in ("Xvfb", "xdotool", "xclip")), reason="needs Xvfb, xdotool, xclip"
 )
 def test_installed_app_hotkey_scans_the_selection(prefix: Path, tmp_path: Path) -> None:
     """pynput picks its X11 back end at run time: the frozen app's hotkey must still work."""
-    from tests.e2e.conftest import Display
+    from tests.e2e.conftest import AppProcess, Display
 
     display = Display(with_tray=False)
     env = smoke.smoke_env(tmp_path, display.env)
     env.update(DISPLAY=display.name, QT_QPA_PLATFORM="xcb")
-    app = FrozenApp(prefix / "usr" / "bin" / "raxe-desktop", env, tmp_path / "profile")
+    app = AppProcess(
+        display, tmp_path / "profile", command=[str(prefix / "usr" / "bin" / "raxe-desktop")], env=env, cwd=tmp_path
+    )
     helpers: list[subprocess.Popen] = []
     try:
         app.wait_for("ready", timeout=90)
