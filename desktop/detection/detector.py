@@ -207,20 +207,7 @@ class L2ThreatDetector:
             if not (exact and b <= len(visible)):
                 a, b = _clamp(a, b, len(visible))
                 note = " (position approximate: text was cleaned up)"
-            cat = Category.from_label(label)
-            out.append(
-                Evidence(
-                    category=cat,
-                    source="model",
-                    start=a,
-                    end=b,
-                    message=f"model score {p:.2f} for {cat.info.display_name.lower()}{note}",
-                    severity=POLICY[cat].severity,
-                    rule_id=MODEL_RULE_ID,
-                    confidence=round(p, 4),
-                    excerpt=excerpt,
-                )
-            )
+            out.append(_model_hit(label, p, "model", a, b, excerpt, note))
         return out
 
     def _hidden_evidence(self, layers: Sequence[HiddenLayer], *, use_model: bool) -> list[Evidence]:
@@ -251,20 +238,7 @@ class L2ThreatDetector:
                 p = scores[label]
                 if p < MIN_MODEL_EVIDENCE:
                     continue
-                cat = Category.from_label(label)
-                out.append(
-                    Evidence(
-                        category=cat,
-                        source="hidden",
-                        start=layer.start,
-                        end=layer.end,
-                        message=f"model score {p:.2f} for {cat.info.display_name.lower()}",
-                        severity=POLICY[cat].severity,
-                        rule_id=MODEL_RULE_ID,
-                        confidence=round(p, 4),
-                        excerpt=excerpt,
-                    )
-                )
+                out.append(_model_hit(label, p, "hidden", layer.start, layer.end, excerpt))
         return out
 
     def _scores(self, windows: WindowScores | None, verdict: Verdict) -> dict[str, float]:
@@ -326,3 +300,21 @@ def _redact(text: str) -> str:
 def _clamp(start: int, end: int, length: int) -> tuple[int, int]:
     start = max(0, min(start, length))
     return start, max(start, min(end, length))
+
+
+def _model_hit(
+    label: str, p: float, source: str, start: int, end: int, excerpt: str, note: str = ""
+) -> Evidence:
+    """Evidence for a model score of ``label`` over ``[start, end)`` (visible or hidden text)."""
+    cat = Category.from_label(label)
+    return Evidence(
+        category=cat,
+        source=source,
+        start=start,
+        end=end,
+        message=f"model score {p:.2f} for {cat.info.display_name.lower()}{note}",
+        severity=POLICY[cat].severity,
+        rule_id=MODEL_RULE_ID,
+        confidence=round(p, 4),
+        excerpt=excerpt,
+    )

@@ -1091,19 +1091,24 @@ _TOKEN_PREFIX = _re(
 )
 
 
+def _keep_last_digits(value: str, keep: int) -> str:
+    """Mask every digit but the last ``keep``; separators stay, so the shape is recognisable."""
+    digits = sum(c.isdigit() for c in value)
+    seen = 0
+    out = []
+    for c in value:
+        if c.isdigit():
+            seen += 1
+            out.append(c if seen > digits - keep else MASK)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _mask_value(value: str, style: str) -> str:
     """The masked form of one sensitive value (never the value itself)."""
     if style == "card":
-        digits = sum(c.isdigit() for c in value)
-        seen = 0
-        out = []
-        for c in value:
-            if c.isdigit():
-                seen += 1
-                out.append(c if seen > digits - 4 else MASK)
-            else:
-                out.append(c)
-        return "".join(out)
+        return _keep_last_digits(value, 4)
     if style in ("iban", "last4"):
         keep_head = 2 if style == "iban" else 0
         alnum = sum(c.isalnum() for c in value)
@@ -1121,16 +1126,7 @@ def _mask_value(value: str, style: str) -> str:
         local, _, domain = value.partition("@")
         return (local[:1] + MASK * 3 + "@" + domain) if len(local) > 1 else MASK * 3 + "@" + domain
     if style == "phone":
-        digits = sum(c.isdigit() for c in value)
-        seen = 0
-        out = []
-        for c in value:
-            if c.isdigit():
-                seen += 1
-                out.append(c if seen > digits - 2 else MASK)
-            else:
-                out.append(c)
-        return "".join(out)
+        return _keep_last_digits(value, 2)
     if style == "token":
         m = _TOKEN_PREFIX.match(value)
         prefix = m.group() if m else ""
