@@ -46,6 +46,9 @@ CROP_CHARS = 600
 #: Rows kept per group of generated data: many templates, few rows each, so
 #: no single template dominates training or a split.
 GEN_GROUP_CAP = 160
+#: Lower caps for generators whose groups have little variety (a few dozen
+#: element or planet names): more rows would only repeat one sentence shape.
+SOURCE_GROUP_CAP = {"gen_true_statements": 40}
 
 #: Words that mark the sentence carrying an attack, used to crop long threat
 #: texts around the attack rather than at random.
@@ -88,12 +91,76 @@ def crop(rng: random.Random, text: str, label: str) -> str:
     return text[start : start + CROP_CHARS]
 
 
-def cap_groups(rows: list[Row], cap: int) -> list[Row]:
+#: Longest row, in word pieces: one model window (max_length 128 less [CLS] and
+#: [SEP] is 126) with a margin, so that what the model trains and is tested on
+#: is what it sees at run time, where long texts are read window by window.
+MAX_TOKENS = 120
+TOKENIZER = Path(__file__).resolve().parents[1] / "tokenizer.json"
+
+
+def _attack_char(text: str, label: str) -> int:
+    """Character offset of the last line with the most attack words for ``label``."""
+    pat = re.compile(KEYWORDS.get(label, r"\w"), re.I)
+    best, best_score, off = 0, -1, 0
+    for line in text.split("\n"):
+        score = len(pat.findall(line))
+        if score >= best_score and score > 0:
+            best, best_score = off, score
+        off += len(line) + 1
+    return best
+
+
+def crop_to_window(rows: list[Row], rng: random.Random, max_tokens: int = MAX_TOKENS) -> list[Row]:
+    """Cut every row longer than one model window to one window.
+
+    A generated row whose attack (or twin) text ``key`` is known keeps a window
+    that holds it, at a random position; benign and jailbreak rows keep the head
+    or a random window; other threat rows keep the window around their attack
+    words (see :data:`KEYWORDS`).
+    """
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(TOKENIZER))
+    tok.no_truncation()
+    tok.no_padding()
+    out: list[Row] = []
+    batch = 2048
+    for s in range(0, len(rows), batch):
+        chunk = rows[s : s + batch]
+        encs = tok.encode_batch([r.text for r in chunk], add_special_tokens=False)
+        for r, e in zip(chunk, encs, strict=True):
+            offs = e.offsets
+            n = len(offs)
+            if n <= max_tokens:
+                out.append(r)
+                continue
+            pos = r.text.find(r.key) if r.key else -1
+            if pos >= 0:
+                end = pos + len(r.key)
+                k0 = next((i for i, o in enumerate(offs) if o[1] > pos), 0)
+                k1 = next((i for i in range(n - 1, -1, -1) if offs[i][0] < end), n - 1) + 1
+                if k1 - k0 >= max_tokens:
+                    start = k0
+                else:
+                    start = rng.randint(max(0, k1 - max_tokens), min(k0, n - max_tokens))
+            elif r.label in ("benign", "jailbreak"):
+                start = 0 if rng.random() < 0.5 else rng.randrange(0, n - max_tokens + 1)
+            else:
+                c = _attack_char(r.text, r.label)
+                t = next((i for i, o in enumerate(offs) if o[1] > c), 0)
+                start = max(0, min(t - max_tokens // 3, n - max_tokens))
+            start = min(start, n - max_tokens)
+            text = r.text[offs[start][0] : offs[start + max_tokens - 1][1]].strip()
+            out.append(Row(text, r.label, r.source, r.group, r.key))
+    return out
+
+
+def cap_groups(rows: list[Row], cap: int, per_source: dict[str, int] | None = None) -> list[Row]:
     seen: collections.Counter = collections.Counter()
     out = []
     for r in rows:
         key = (r.group, r.label)
-        if seen[key] < cap:
+        if seen[key] < (per_source or {}).get(r.source, cap):
             seen[key] += 1
             out.append(r)
     return out
@@ -266,19 +333,22 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     gen += list(G.gen_style_benign(rng, fake, s(4500)))
     gen += list(G.gen_exfiltration(rng, fake, s(2600)))
     gen += list(G.gen_command_injection(rng, fake, s(2200)))
-    gen += list(G.gen_pii(rng, s(4000), pii_templates))
-    gen += list(G.gen_bias(rng, s(1800)))
-    gen += list(G.gen_hallucination(rng, fake, s(2200)))
-    gen += list(G.gen_security_talk(rng, fake, s(1200)))
+    gen += list(G.gen_pii(rng, s(6000), pii_templates))
+    gen += list(G.gen_bias(rng, s(1400)))
+    gen += list(G.gen_bias_frames(rng, s(2400)))
+    gen += list(G.gen_misconceptions(rng, s(500)))
+    gen += list(G.gen_hallucination(rng, fake, s(1600)))
+    gen += list(G.gen_hallucination_frames(rng, fake, s(3000)))
+    gen += list(G.gen_security_talk(rng, fake, s(800)))
+    gen += list(G.gen_security_frames(rng, fake, s(1600)))
     gen += list(G.fragments(rng, corpus + gen, s(1500)))
-    gen += list(G.gen_true_statements(rng, s(1500)))
+    gen += list(G.gen_true_statements(rng, s(2500)))
     gen += list(G.gen_real_entity_questions(rng, s(1500)))
     gen += list(G.single_sentences(rng, corpus, s(2500)))
-    gen = cap_groups(gen, GEN_GROUP_CAP)
-    gen = [Row(crop(rng, r.text, r.label), r.label, r.source, r.group) for r in gen]
+    gen = cap_groups(gen, GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     local = machine_benign(rng, per_kind=s(700)) if scale >= 0.5 else []
 
-    rows, dd = dedup(corpus + gen + local)
+    rows, dd = dedup(crop_to_window(corpus + gen + local, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:
         splits[split_of(r.group, seed)].append(r)
