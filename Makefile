@@ -39,8 +39,8 @@ MODEL_WORK ?= models/training/out
 # Rebuild the shipped model from the shared data (long: ~1 h of CPU training).
 model:
 	$(PYTHON) -m models.training.build_dataset --data-dir $(DATA_DIR) --out $(MODEL_WORK)/data --card models/training/DATASET.md
-	$(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --out $(MODEL_WORK)/run --keep-layers 0,2,4 \
-		--epochs 1.3 --lr 1.2e-4 --eval-every 400 --max-val 2500 --patience 4 --freeze-embeddings --threads 2
-	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/run --data $(MODEL_WORK)/data --out models
+	$(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --out $(MODEL_WORK)/run --keep-layers 0,3 \
+		--epochs 1.6 --lr 1.5e-4 --eval-every 400 --max-val 2500 --patience 4 --freeze-embeddings --threads 2
+	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/run --data $(MODEL_WORK)/data --out models --version 2.0.0
 	$(PYTHON) -m models.training.evaluate --data $(MODEL_WORK)/data --model-dir models \
 		--out $(MODEL_WORK)/eval --loso --detector --update-manifest

@@ -1,6 +1,6 @@
-"""Latency of the classifier at 6, 4 and 3 encoder layers (the table in the model card).
+"""Latency of the classifier at 6, 4, 3 and 2 encoder layers (the table in the model card).
 
-    python -m models.training.layer_latency [--layers 6,4,3] [--tokens 64] [--runs 300]
+    python -m models.training.layer_latency [--layers 6,4,3,2] [--tokens 64] [--runs 300]
 
 Builds each pruned variant from the base weights (the head is untrained: latency
 does not depend on the weights), exports FP32 and INT8 ONNX to a temporary folder
@@ -20,7 +20,7 @@ import numpy as np
 from models.training.common import LABELS, base_model_dir, build_model
 from models.training.export import export_onnx, quantize
 
-SPREAD = {6: [0, 1, 2, 3, 4, 5], 4: [0, 2, 4, 5], 3: [0, 2, 4], 2: [0, 4]}
+SPREAD = {6: [0, 1, 2, 3, 4, 5], 4: [0, 2, 4, 5], 3: [0, 2, 4], 2: [0, 3]}
 
 
 def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, float]:
@@ -47,7 +47,7 @@ def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, floa
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--layers", default="6,4,3")
+    ap.add_argument("--layers", default="6,4,3,2")
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--runs", type=int, default=300)
     args = ap.parse_args(argv)
