@@ -186,3 +186,26 @@ def test_progress_bar_renders_the_final_state():
     bar.close()
     text = stream.getvalue()
     assert text.startswith("\r[") and "4/4 lines, 1 threats" in text and text.endswith("\n")
+
+
+def test_bench_passes_report_the_median_and_the_p95_range(tiny_model_dir, monkeypatch, capsys):
+    monkeypatch.setattr(desktop.bench, "BYTE_SIZES", (("10KB", 10_000),))
+    monkeypatch.setattr(desktop.bench, "TOKEN_SIZES", (16,))
+    code = main(["bench", "--runs", "3", "--passes", "3", "--json", "--model-dir", str(tiny_model_dir)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["passes"] == 3
+    for r in report["rows"]:
+        assert r["passes"] == 3 and r["runs"] == 9
+        assert r["p95_min_ms"] <= r["p95_ms"] <= r["p95_max_ms"]
+    assert main(["bench", "--passes", "0"]) == 2
+
+
+def test_merge_passes_takes_the_median_of_each_percentile():
+    from desktop.bench import Row, merge_passes
+
+    def row(p95: float) -> Row:
+        return Row("model", "64 tok", 300, 64, 10, p95 / 2, p95, p95 * 2, p95 / 2, 1.0, 1.0)
+
+    merged = merge_passes([row(3.0), row(1.0), row(2.0)])
+    assert (merged.p95_ms, merged.p95_min_ms, merged.p95_max_ms) == (2.0, 1.0, 3.0)
+    assert merged.p50_ms == 1.0 and merged.runs == 30 and merged.passes == 3
