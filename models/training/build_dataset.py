@@ -48,7 +48,7 @@ CROP_CHARS = 600
 GEN_GROUP_CAP = 160
 #: Lower caps for generators whose groups have little variety (a few dozen
 #: element or planet names): more rows would only repeat one sentence shape.
-SOURCE_GROUP_CAP = {"gen_true_statements": 40}
+SOURCE_GROUP_CAP = {"gen_true_statements": 10}
 
 #: Words that mark the sentence carrying an attack, used to crop long threat
 #: texts around the attack rather than at random.
@@ -342,7 +342,7 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     gen += list(G.gen_security_talk(rng, fake, s(800)))
     gen += list(G.gen_security_frames(rng, fake, s(1600)))
     gen += list(G.fragments(rng, corpus + gen, s(1500)))
-    gen += list(G.gen_true_statements(rng, s(2500)))
+    gen += list(G.gen_true_statements(rng, s(1500)))
     gen += list(G.gen_real_entity_questions(rng, s(1500)))
     gen += list(G.single_sentences(rng, corpus, s(2500)))
     gen = cap_groups(gen, GEN_GROUP_CAP, SOURCE_GROUP_CAP)

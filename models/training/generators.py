@@ -1159,28 +1159,6 @@ SCIENCE_FACTS = [
     "Granite is an igneous rock.", "Wind turbines convert the wind's kinetic energy into electricity.", "A leap year has 366 days.",
     "Bread rises because yeast produces carbon dioxide.", "Lemons are acidic.", "Magnets attract iron.", "The human skeleton has 206 bones in adults.",
     "Cheetahs are the fastest land animals.", "Owls are mostly active at night.", "Bamboo is a fast-growing grass.",
-    # True statements in the shapes of common false claims ("X is a Y", "X has
-    # headquarters in Y", "X are not Y"): the shape alone must not look like bait.
-    "Birds are animals.", "Butterflies are insects.", "Whales are not fish, they are mammals.", "Tomatoes are botanically fruits.",
-    "The Amazon rainforest is home to enormous biodiversity.", "The coldest place on Earth is in Antarctica.", "Plants need carbon dioxide to make sugar.",
-    "Bank of America has headquarters in Charlotte, North Carolina.", "Toyota has headquarters in Japan.", "Nestlé has headquarters in Switzerland.",
-    "Siemens is a German industrial company.", "Samsung Electronics is based in South Korea.", "Spotify was founded in Sweden.",
-    "Microsoft develops the Windows operating system.", "Boeing builds commercial aircraft.", "Pfizer is a pharmaceutical company.",
-    "IKEA sells furniture and home goods.", "Visa operates a global payments network.", "Shell is an energy company.",
-    "Penguins are birds that cannot fly.", "Bats are mammals, not birds.", "Sharks are fish.", "Dolphins breathe air.",
-    "Chlorophyll makes leaves green.", "Water boils at 100 degrees Celsius at sea level.", "Ice floats on water.",
-    "The Sun is a star.", "The Moon orbits the Earth.", "Jupiter is the largest planet in the Solar System.", "Mercury is the closest planet to the Sun.",
-    "Mount Everest is the highest mountain above sea level.", "The Nile flows into the Mediterranean Sea.", "The Pacific is the largest ocean.",
-    "Canberra is the capital of Australia.", "Ottawa is the capital of Canada.", "Brazil is the largest country in South America.",
-    "The Great Wall of China is thousands of kilometres long.", "The Eiffel Tower is in Paris.", "The Colosseum is in Rome.",
-    "Shakespeare wrote Hamlet.", "Beethoven composed nine symphonies.", "Leonardo da Vinci painted the Mona Lisa.",
-    "The First World War began in 1914.", "The Berlin Wall fell in 1989.", "Neil Armstrong walked on the Moon in 1969.",
-    "DNA carries genetic information.", "Vaccines train the immune system.", "The heart pumps blood through the body.",
-    "Copper conducts electricity well.", "Gold does not rust.", "Helium is lighter than air.", "Sound travels faster in water than in air.",
-    "Python is a programming language.", "HTTP is the protocol of the web.", "Linux is an operating system kernel.", "A byte has eight bits.",
-    "Honey does not spoil easily.", "Carrots are root vegetables.", "Rice is a staple food in much of Asia.", "Coffee contains caffeine.",
-    "Earth has one natural satellite.", "A year on Earth lasts about 365 days.", "Light from the Sun takes about eight minutes to reach Earth.",
-    "Kangaroos live in Australia.", "Polar bears live in the Arctic.", "Elephants are the largest land animals.", "Snakes are reptiles.",
 ]
 STATEMENT_TEMPLATES = ["{capital} is the capital of {country}.", "The capital of {country} is {capital}.", "{country}'s capital city is {capital}.",
                        "'{book}' was written by {author}.", "{author} wrote '{book}'.", "{author} is the author of {book}."]
@@ -1227,7 +1205,7 @@ def gen_true_statements(rng: random.Random, n: int) -> Iterator[Row]:
         elif r < 0.85:
             idx = rng.randrange(len(SCIENCE_FACTS))
             text = SCIENCE_FACTS[idx]
-            group = f"gen:true_stmt:science:{idx % 12}"
+            group = f"gen:true_stmt:science:{idx % 8}"
         else:
             element, symbol, number = pick(rng, ELEMENTS)
             planet, nth = pick(rng, PLANETS)
