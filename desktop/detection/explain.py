@@ -56,6 +56,10 @@ RULE_FIRST = frozenset(
 )
 
 
+#: A model score for another threat class that is worth naming beside a rule's verdict.
+MODEL_SUPPORT_SCORE = 0.5
+
+
 def confidence_bucket(confidence: float) -> str:
     """``high`` (>= 0.85), ``medium`` (>= 0.6) or ``low``."""
     if confidence >= 0.85:
@@ -305,7 +309,24 @@ def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
         extra = f" (and {len(rules) - 1} more)" if len(rules) > 1 else ""
         sentence = _rule_sentence(cat, top, inside, extra)
         if models:  # rule and model agree: say so, the model's view is evidence too
-            sentence = f"{sentence.rstrip('.')}; the AI model agrees (score {models[0].confidence:.2f})."
+            sentence = (
+                f"{sentence.rstrip('.')}; the AI model agrees (score {models[0].confidence:.2f})."
+            )
+        else:  # the model backs the alarm under another threat class: say that too
+            other = [
+                e
+                for e in result.evidence
+                if e.rule_id == MODEL_RULE_ID
+                and e.category is not Category.BENIGN
+                and e.confidence >= MODEL_SUPPORT_SCORE
+            ]
+            if other:
+                best = max(other, key=lambda e: e.confidence)
+                sentence = (
+                    f"{sentence.rstrip('.')}; the AI model also flags it as "
+                    f"{CATEGORY_INFO[best.category].display_name.lower()} "
+                    f"(score {best.confidence:.2f})."
+                )
         return sentence
 
     top = models[0] if models else None

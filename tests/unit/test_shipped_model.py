@@ -110,3 +110,5 @@ def test_issue_example_is_a_model_backed_threat(detector):
     assert result.is_threat
     assert result.category.label in {"prompt_injection", "data_exfiltration"}
     assert any(e.source == "model" for e in result.evidence)
+    # The sentence the person reads says that the model backs the alarm.
+    assert "AI model" in result.explanation or "model score" in result.explanation, result.explanation
