@@ -69,35 +69,6 @@ def read_jsonl(path: Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def crop(rng: random.Random, text: str, label: str) -> str:
-    if len(text) <= CROP_CHARS + 100:
-        return text
-    if label == "benign" or label == "jailbreak":
-        if rng.random() < 0.5:
-            return text[:CROP_CHARS]
-        start = rng.randrange(0, len(text) - CROP_CHARS)
-        return text[start : start + CROP_CHARS]
-    # Centre the crop on the last line that carries attack words (injections
-    # tend to sit after the content they hijack).
-    pat = re.compile(KEYWORDS.get(label, r"\w"), re.I)
-    lines = text.split("\n")
-    best, best_score, off = 0, -1, 0
-    for line in lines:
-        score = len(pat.findall(line))
-        if score >= best_score and score > 0:
-            best, best_score = off, score
-        off += len(line) + 1
-    start = max(0, min(best - CROP_CHARS // 3, len(text) - CROP_CHARS))
-    return text[start : start + CROP_CHARS]
-
-
-#: Longest row, in word pieces: one model window (max_length 128 less [CLS] and
-#: [SEP] is 126) with a margin, so that what the model trains and is tested on
-#: is what it sees at run time, where long texts are read window by window.
-MAX_TOKENS = 120
-TOKENIZER = Path(__file__).resolve().parents[1] / "tokenizer.json"
-
-
 def _attack_char(text: str, label: str) -> int:
     """Character offset of the last line with the most attack words for ``label``."""
     pat = re.compile(KEYWORDS.get(label, r"\w"), re.I)
@@ -108,6 +79,27 @@ def _attack_char(text: str, label: str) -> int:
             best, best_score = off, score
         off += len(line) + 1
     return best
+
+
+def crop(rng: random.Random, text: str, label: str) -> str:
+    if len(text) <= CROP_CHARS + 100:
+        return text
+    if label == "benign" or label == "jailbreak":
+        if rng.random() < 0.5:
+            return text[:CROP_CHARS]
+        start = rng.randrange(0, len(text) - CROP_CHARS)
+        return text[start : start + CROP_CHARS]
+    # Centre the crop on the last line that carries attack words (injections
+    # tend to sit after the content they hijack).
+    start = max(0, min(_attack_char(text, label) - CROP_CHARS // 3, len(text) - CROP_CHARS))
+    return text[start : start + CROP_CHARS]
+
+
+#: Longest row, in word pieces: one model window (max_length 128 less [CLS] and
+#: [SEP] is 126) with a margin, so that what the model trains and is tested on
+#: is what it sees at run time, where long texts are read window by window.
+MAX_TOKENS = 120
+TOKENIZER = Path(__file__).resolve().parents[1] / "tokenizer.json"
 
 
 def crop_to_window(rows: list[Row], rng: random.Random, max_tokens: int = MAX_TOKENS) -> list[Row]:
@@ -149,7 +141,6 @@ def crop_to_window(rows: list[Row], rng: random.Random, max_tokens: int = MAX_TO
                 c = _attack_char(r.text, r.label)
                 t = next((i for i, o in enumerate(offs) if o[1] > c), 0)
                 start = max(0, min(t - max_tokens // 3, n - max_tokens))
-            start = min(start, n - max_tokens)
             text = r.text[offs[start][0] : offs[start + max_tokens - 1][1]].strip()
             out.append(Row(text, r.label, r.source, r.group, r.key))
     return out

@@ -751,7 +751,8 @@ def gen_pii(rng: random.Random, n: int, templates: list[dict]) -> Iterator[Row]:
         r = rng.random()
         if templates and r < 0.25:
             t = pick(rng, templates)
-            yield Row(_fill_presidio(t["text"], f, rng), presidio_label(t), "gen_pii" if presidio_label(t) != "benign" else "gen_pii_twins", t["group"])
+            label = presidio_label(t)
+            yield Row(_fill_presidio(t["text"], f, rng), label, "gen_pii" if label != "benign" else "gen_pii_twins", t["group"])
             continue
         if r < 0.4:
             idx = rng.randrange(len(PII_FORMS))
