@@ -24,7 +24,7 @@ confidence. Nothing firing means benign.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from desktop.detection.categories import CATEGORY_INFO, Category, Severity
@@ -240,8 +240,10 @@ def _decide(
     carriers: list[Evidence],
 ) -> ClassDecision | None:
     firing: list[tuple[Evidence, Severity, str]] = []
+    supported = 0.0  # the confidence of a model score that a rule backs
 
     def judge(items: list[Evidence], others: list[Evidence], *, escalate: int, basis: str) -> None:
+        nonlocal supported
         model_items = [e for e in items if e.rule_id == MODEL_RULE_ID or e.source == "model"]
         rule_items = [e for e in items if e not in model_items]
         strong = [
@@ -256,10 +258,12 @@ def _decide(
         if best.confidence >= threshold:
             firing.append((best, _raise(row.severity, escalate), basis + "model"))
         elif support and best.confidence >= row.supported_threshold:
+            # The rule's support raises the decision's confidence; the evidence
+            # keeps the model's own score, which is what its message and the
+            # explanation quote.
             weak = max(e.confidence for e in support)
-            conf = 1.0 - (1.0 - best.confidence) * (1.0 - 0.5 * weak)
-            corroborated = replace(best, confidence=conf)
-            firing.append((corroborated, _raise(row.severity, escalate), basis + "model+rule"))
+            supported = max(supported, 1.0 - (1.0 - best.confidence) * (1.0 - 0.5 * weak))
+            firing.append((best, _raise(row.severity, escalate), basis + "model+rule"))
             firing.extend((e, _raise(row.severity, escalate), basis + "rule") for e in support[:3])
 
     judge(model + rules, [], escalate=0, basis="")
@@ -268,7 +272,7 @@ def _decide(
     if not firing:
         return None
     severity = max(s for _, s, _ in firing)
-    confidence = max(e.confidence for e, _, _ in firing)
+    confidence = max(supported, *(e.confidence for e, _, _ in firing))
     evidence = sorted(
         {id(e): e for e, _, _ in firing}.values(), key=lambda e: (-e.confidence, e.start)
     )

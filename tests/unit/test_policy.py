@@ -112,3 +112,15 @@ def test_tag_characters_carrying_text_are_prompt_injection():
     # base64 by itself is not suspicious
     b64 = HiddenLayer("base64", 0, 40, "just some ordinary words in here")
     assert fuse([], [], hidden_layers=[b64]).category is Category.BENIGN
+
+
+def test_a_rule_backed_model_score_keeps_its_own_score_in_the_evidence():
+    weak = rule_ev(Category.COMMAND_INJECTION, Severity.MEDIUM, conf=0.7)
+    model = model_ev(Category.COMMAND_INJECTION, 0.35)
+    v = fuse([model], [weak])
+    # The decision is surer than the model alone, but the model's evidence (and the
+    # explanation that quotes it) still says what the model scored.
+    assert v.category is Category.COMMAND_INJECTION and "model+rule" in v.decisions[0].basis
+    assert v.confidence > 0.35
+    quoted = [e for e in v.evidence if e.rule_id == model.rule_id]
+    assert [e.confidence for e in quoted] == [0.35]
