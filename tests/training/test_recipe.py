@@ -208,3 +208,22 @@ def test_pii_generator_covers_every_kind_and_layout_with_twins():
         assert any(g.startswith(f"gen:pii:{kind}:") for g in threat_groups), kind
         assert any(g.startswith(f"gen:pii_benign:{kind}:") for g in twin_groups), kind
     assert all(r.key and r.key in r.text for r in rows_ if r.group.startswith("gen:pii:"))
+
+
+def test_true_facts_are_benign_and_no_sentence_straddles_two_groups():
+    import random
+
+    from models.training import generators as G
+
+    rng = random.Random(7)
+    rows_ = list(G.gen_true_facts(rng, 2000))
+    assert {r.label for r in rows_} == {"benign"}
+    # Every domain and template is drawn, so each split can get whole groups.
+    assert {r.group for r in rows_} == {f"gen:true_fact:{d}:{b}" for d, n in G.FACT_BUCKETS.items() for b in range(n)}
+    # A sentence belongs to one group only: a test group's facts are never trained on.
+    group_of: dict[str, str] = {}
+    for domain, buckets in G.FACT_BUCKETS.items():
+        for bucket in range(buckets):
+            for _ in range(200):
+                fact = G._true_fact(rng, domain, bucket)
+                assert group_of.setdefault(fact, f"{domain}:{bucket}") == f"{domain}:{bucket}", fact
