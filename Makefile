@@ -37,7 +37,7 @@ DATA_DIR ?= ../shared/data
 MODEL_WORK ?= models/training/out
 
 # Rebuild the shipped model from the shared data (long: ~1 h of CPU training).
-# PYTHONHASHSEED=0: the dataset build still depends on str hashing in places.
+# PYTHONHASHSEED=0: Faker's it_IT city list follows str hashing (see build_dataset.py).
 model:
 	PYTHONHASHSEED=0 $(PYTHON) -m models.training.build_dataset --data-dir $(DATA_DIR) --out $(MODEL_WORK)/data --card models/training/DATASET.md
 	$(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --out $(MODEL_WORK)/run --keep-layers 0,3 \
