@@ -51,12 +51,16 @@ exit status: 0 clean, 1 threat found, 2 usage or input error.
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "scan":
-        return scan_main(args[1:])
-    if args and args[0] == "bench":
-        from desktop.bench import main as bench_main
+    try:
+        if args and args[0] == "scan":
+            return scan_main(args[1:])
+        if args and args[0] == "bench":
+            from desktop.bench import main as bench_main
 
-        return bench_main(args[1:])
+            return bench_main(args[1:])
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        _stdout_gone()
+        return BROKEN_PIPE
     if args and args[0] in ("-h", "--help", "help"):
         print(TOP_HELP)
         return ExitCode.CLEAN
@@ -144,16 +148,37 @@ def scan_main(argv: list[str]) -> int:
         result = detector.detect(text)
         if result.is_threat:
             status = ExitCode.THREAT
-        if ns.json:
-            data = result.to_dict()
-            if len(inputs) > 1 or name not in ("argument", "stdin"):
-                data["input"] = name
-            print(json.dumps(data, ensure_ascii=False))
-        else:
-            if len(inputs) > 1:
-                print(("\n" if i else "") + f"== {name} ==")
-            print(format_result(result))
+        try:
+            if ns.json:
+                data = result.to_dict()
+                if len(inputs) > 1 or name not in ("argument", "stdin"):
+                    data["input"] = name
+                print(json.dumps(data, ensure_ascii=False), flush=True)
+            else:
+                if len(inputs) > 1:
+                    print(("\n" if i else "") + f"== {name} ==")
+                print(format_result(result), flush=True)
+        except BrokenPipeError:
+            # The reader stopped reading (`scan ... | head -1`): the verdicts so
+            # far still decide the exit status; the rest is not scanned.
+            _stdout_gone()
+            return status
     return status
+
+
+#: Exit status when stdout closed under a command other than a text scan (as a shell reports SIGPIPE).
+BROKEN_PIPE = 141
+
+
+def _stdout_gone() -> None:
+    """Point stdout at devnull so that the interpreter's final flush does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests capture stdout)
+        pass
 
 
 def _make_detector(ns: argparse.Namespace) -> L2ThreatDetector:

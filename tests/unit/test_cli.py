@@ -209,3 +209,23 @@ def test_merge_passes_takes_the_median_of_each_percentile():
     merged = merge_passes([row(3.0), row(1.0), row(2.0)])
     assert (merged.p95_ms, merged.p95_min_ms, merged.p95_max_ms) == (2.0, 1.0, 3.0)
     assert merged.p50_ms == 1.0 and merged.runs == 30 and merged.passes == 3
+
+
+def test_a_reader_that_stops_early_gets_a_quiet_exit(tmp_path):
+    """`scan ... | head -1`: no traceback, and the verdicts read so far set the status."""
+    card = tmp_path / "card.txt"
+    card.write_text(CARD_TEXT, encoding="utf-8")
+    files = [arg for _ in range(400) for arg in ("--file", str(card))]  # far more than a pipe buffers
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "scan", "--rules-only", *files],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == ExitCode.THREAT
+    assert first.startswith(b"== ") and "Traceback" not in err and "BrokenPipe" not in err
