@@ -1093,9 +1093,9 @@ SECURITY_TALK = [
 def gen_security_talk(rng: random.Random, fake: Faker, n: int) -> Iterator[Row]:
     for _ in range(n):
         idx = rng.randrange(len(SECURITY_TALK))
-        text = SECURITY_TALK[idx]
-        text = maybe_embed(rng, fake, text, 0.4, ["email", "chat", "ticket", "document", "webpage"])
-        yield Row(text, "benign", "gen_security_talk", f"gen:sec_talk:{idx}", key=SECURITY_TALK[idx])
+        key = SECURITY_TALK[idx]
+        text = maybe_embed(rng, fake, key, 0.4, ["email", "chat", "ticket", "document", "webpage"])
+        yield Row(text, "benign", "gen_security_talk", f"gen:sec_talk:{idx}", key=key)
 
 
 def fragments(rng: random.Random, rows: list[Row], n: int) -> Iterator[Row]:
@@ -1370,8 +1370,7 @@ def _true_fact(rng: random.Random, domain: str, bucket: int) -> str:
     if domain in FACT_TEMPLATES:
         templates, fill = FACT_TEMPLATES[domain]
         return templates[bucket].format(**fill(rng))
-    table = FACT_TABLES[domain]
-    return table[4 * rng.randrange((len(table) - bucket + 3) // 4) + bucket]
+    return pick(rng, FACT_TABLES[domain][bucket::4])
 
 
 def gen_true_facts(rng: random.Random, n: int) -> Iterator[Row]:
