@@ -87,7 +87,7 @@ def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | Non
                          intermediate_size=64, max_position_embeddings=512)
         enc = BertModel(cfg, add_pooling_layer=False)
     else:
-        enc = BertModel.from_pretrained(str(base), add_pooling_layer=False)
+        enc = BertModel.from_pretrained(str(base), add_pooling_layer=False, dtype=torch.float32)
         if keep_layers:
             enc.encoder.layer = torch.nn.ModuleList([enc.encoder.layer[i] for i in keep_layers])
             enc.config.num_hidden_layers = len(keep_layers)

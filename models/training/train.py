@@ -6,6 +6,12 @@ Class-weighted cross-entropy, length-bucketed batches (fast on CPU), linear
 warm-up and decay, evaluation on the validation split every ``--eval-every``
 steps with early stopping on validation macro-F1; the best weights are saved to
 ``OUT/best.pt`` with ``OUT/train_config.json``. Works on CPU or CUDA.
+
+Distillation: ``--save-logits`` writes the best model's logits on the whole
+training set (``OUT/train_logits.npy``, in file order) and validation set
+(``OUT/val_logits.npy``); a second run with ``--teacher-logits`` adds a
+knowledge-distillation term, ``--kd-alpha`` times the temperature-softened KL
+divergence to those logits, to the class-weighted cross-entropy.
 """
 
 from __future__ import annotations
@@ -52,6 +58,14 @@ def batches(lengths: list[int], batch_size: int, rng: random.Random, shuffle: bo
     return out
 
 
+def distillation_loss(student, teacher, temperature: float):
+    """Hinton et al.'s soft-target term: T² · KL(softmax(teacher/T) ‖ softmax(student/T)), batch mean."""
+    import torch.nn.functional as F
+
+    t = temperature
+    return F.kl_div(F.log_softmax(student / t, dim=-1), F.softmax(teacher / t, dim=-1), reduction="batchmean") * t * t
+
+
 def predict_logits(model, seqs: list[list[int]], device, batch_size: int = 64) -> np.ndarray:
     import torch
 
@@ -88,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix at its pre-trained values (faster on CPU)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--save-logits", action="store_true", help="write the best model's logits on train and val (for distillation)")
+    ap.add_argument("--teacher-logits", type=Path, default=None, help="train_logits.npy of a teacher run: distil from it")
+    ap.add_argument("--kd-alpha", type=float, default=0.5, help="weight of the distillation term (with --teacher-logits)")
+    ap.add_argument("--kd-temp", type=float, default=2.0, help="softening temperature of the distillation term")
     args = ap.parse_args(argv)
 
     import torch
@@ -102,11 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     base = args.base or base_model_dir()
     tok = load_tokenizer(base / "tokenizer.json", args.max_length)
     train_rows = read_rows(args.data / "train.jsonl.gz")
-    val_rows = read_rows(args.data / "val.jsonl.gz")
+    all_val_rows = read_rows(args.data / "val.jsonl.gz")
     rng = random.Random(args.seed)
-    if len(val_rows) > args.max_val:
-        val_rows = rng.sample(val_rows, args.max_val)
+    val_rows = rng.sample(all_val_rows, args.max_val) if len(all_val_rows) > args.max_val else all_val_rows
     tr, va = encode(tok, train_rows), encode(tok, val_rows)
+    teacher = None
+    if args.teacher_logits is not None:
+        teacher = np.load(args.teacher_logits).astype(np.float32)
+        if teacher.shape != (len(train_rows), len(LABELS)):
+            raise SystemExit(f"{args.teacher_logits}: shape {teacher.shape}, expected ({len(train_rows)}, {len(LABELS)}): "
+                             "the teacher must have been trained on the same training file")
 
     keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
     model = build_model(base, len(LABELS), keep, tiny=args.tiny_random).to(device)
@@ -148,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             ids_t, mask_t = torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
             logits = model(ids_t, mask_t, torch.zeros_like(ids_t))
             loss = loss_fn(logits, torch.from_numpy(tr.labels[idx]).to(device))
+            if teacher is not None:
+                loss = (1 - args.kd_alpha) * loss + args.kd_alpha * distillation_loss(
+                    logits, torch.from_numpy(teacher[idx]).to(device), args.kd_temp)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -177,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
                 done = True
                 break
     print(f"best val macro-F1 {best:.4f} after {step} steps, {time.time() - t0:.0f}s", flush=True)
+    if args.save_logits:
+        model.load_state_dict(torch.load(args.out / "best.pt", map_location=device))
+        np.save(args.out / "train_logits.npy", predict_logits(model, tr.ids, device))
+        np.save(args.out / "val_logits.npy", predict_logits(model, encode(tok, all_val_rows).ids, device))
+        print(f"logits of the best model written to {args.out}", flush=True)
     return 0
 
 

@@ -113,6 +113,36 @@ def test_two_step_training_then_export(built):
     assert 0.0 <= metrics["benign_fpr"] <= 1.0
 
 
+def test_distillation_from_a_teacher_run(built):
+    root, out = built
+    teacher, student = root / "teacher", root / "student"
+    common = ["--data", str(out), "--tiny-random", "--max-steps", "2", "--eval-every", "1", "--batch-size", "8", "--max-val", "64"]
+    assert train.main([*common, "--out", str(teacher), "--save-logits"]) == 0
+    n_train = len(rows(out / "train.jsonl.gz"))
+    logits = np.load(teacher / "train_logits.npy")
+    assert logits.shape == (n_train, 8) and np.isfinite(logits).all()
+    assert np.load(teacher / "val_logits.npy").shape == (len(rows(out / "val.jsonl.gz")), 8)
+    assert train.main([*common, "--out", str(student), "--teacher-logits", str(teacher / "train_logits.npy"),
+                       "--kd-alpha", "0.8", "--kd-temp", "2"]) == 0
+    assert (student / "best.pt").exists()
+    assert json.loads((student / "train_config.json").read_text())["kd_alpha"] == 0.8
+    # Logits from another training file are refused, not silently misaligned.
+    np.save(root / "short.npy", logits[:-1])
+    with pytest.raises(SystemExit, match="same training file"):
+        train.main([*common, "--out", str(root / "bad"), "--teacher-logits", str(root / "short.npy")])
+
+
+def test_distillation_loss_is_zero_only_when_student_matches_teacher():
+    import torch
+
+    t = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.5]])
+    assert train.distillation_loss(t.clone(), t, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    assert train.distillation_loss(t.clone() + 5.0, t, 2.0).item() == pytest.approx(0.0, abs=1e-6)  # shift-invariant
+    far = train.distillation_loss(t.flip(1), t, 2.0).item()
+    near = train.distillation_loss(t * 0.9, t, 2.0).item()
+    assert far > near > 0.0
+
+
 def test_threshold_choice_meets_the_false_alarm_budget():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 8, 2000)
