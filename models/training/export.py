@@ -68,14 +68,10 @@ def quantize(src: Path, dst: Path) -> None:
 
 
 def run_onnx(path: Path, seqs: list[list[int]], batch_size: int = 64, threads: int = 2) -> np.ndarray:
-    import onnxruntime as ort
-
+    from desktop.detection.model import build_session
     from models.training.common import pad_batch
 
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    sess = build_session(path, threads=threads)  # the app's own session options
     names = {i.name for i in sess.get_inputs()}
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out = np.zeros((len(seqs), len(LABELS)), dtype=np.float32)

@@ -1,10 +1,15 @@
 """Latency of the classifier at 6, 4, 3 and 2 encoder layers (the table in the model card).
 
     python -m models.training.layer_latency [--layers 6,4,3,2] [--tokens 64] [--runs 300]
+    python -m models.training.layer_latency --ab models/l2_classifier.onnx [--rounds 60]
 
 Builds each pruned variant from the base weights (the head is untrained: latency
 does not depend on the weights), exports FP32 and INT8 ONNX to a temporary folder
 and times one-thread inference on a fixed-length input after a warm-up.
+
+``--ab MODEL`` times one model with onnxruntime's full fusions against the app's
+session (:data:`desktop.detection.model.DISABLED_OPTIMIZERS` off), interleaved in
+short bursts so that the VM's drift hits both alike.
 """
 
 from __future__ import annotations
@@ -17,32 +22,60 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.detection.model import DISABLED_OPTIMIZERS
 from models.training.common import LABELS, base_model_dir, build_model
 from models.training.export import export_onnx, quantize
 
 SPREAD = {6: [0, 1, 2, 3, 4, 5], 4: [0, 2, 4, 5], 3: [0, 2, 4], 2: [0, 3]}
 
 
-def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, float]:
+def session(path: Path, disabled: tuple[str, ...] = DISABLED_OPTIMIZERS):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled))
+
+
+def feed_for(sess, tokens: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     feed = {"input_ids": rng.integers(1000, 20000, (1, tokens)).astype(np.int64),
             "attention_mask": np.ones((1, tokens), np.int64), "token_type_ids": np.zeros((1, tokens), np.int64)}
-    feed = {i.name: feed[i.name] for i in sess.get_inputs()}
-    for _ in range(20):
-        sess.run(None, feed)
+    return {i.name: feed[i.name] for i in sess.get_inputs()}
+
+
+def timed_runs(sess, feed: dict[str, np.ndarray], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         sess.run(None, feed)
         times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, float]:
+    sess = session(path)
+    feed = feed_for(sess, tokens)
+    timed_runs(sess, feed, 20)
+    times = timed_runs(sess, feed, runs)
     return tuple(float(np.percentile(times, q)) for q in (50, 95, 99))
+
+
+def ab_fusion(path: Path, tokens: int, rounds: int, burst: int = 25) -> None:
+    sessions = {"onnxruntime default fusions": session(path, ()), "app session (fusions off: " + ", ".join(DISABLED_OPTIMIZERS) + ")": session(path)}
+    feeds = {name: feed_for(s, tokens) for name, s in sessions.items()}
+    times: dict[str, list[float]] = {name: [] for name in sessions}
+    for name, s in sessions.items():
+        timed_runs(s, feeds[name], 50)
+    for _ in range(rounds):
+        for name, s in sessions.items():
+            times[name] += timed_runs(s, feeds[name], burst)
+    print(f"{path.name}, {tokens} tokens, 1 thread, {rounds} interleaved rounds of {burst} runs")
+    for name, t in times.items():
+        p50, p95, p99 = (float(np.percentile(t, q)) for q in (50, 95, 99))
+        print(f"  {name}: p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layers", default="6,4,3,2")
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--ab", type=Path, default=None, help="A/B an ONNX model: default fusions against the app's session")
+    ap.add_argument("--rounds", type=int, default=60)
     args = ap.parse_args(argv)
+    if args.ab:
+        ab_fusion(args.ab, args.tokens, args.rounds)
+        return 0
     print(f"| layers | format | size MB | p50 ms | p95 ms | p99 ms |  ({args.tokens} tokens, 1 thread, {args.runs} runs)")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:

@@ -112,3 +112,43 @@ def test_issue_example_is_a_model_backed_threat(detector):
     assert any(e.source == "model" for e in result.evidence)
     # The sentence the person reads says that the model backs the alarm.
     assert "AI model" in result.explanation or "model score" in result.explanation, result.explanation
+
+
+def _optimized_ops(tmp_path: Path, disabled: list[str]) -> set[str]:
+    import onnx
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.optimized_model_filepath = str(tmp_path / f"opt{len(disabled)}.onnx")
+    ort.InferenceSession(str(MODEL_DIR / "l2_classifier.onnx"), so, providers=["CPUExecutionProvider"],
+                         disabled_optimizers=disabled)
+    return {n.op_type for n in onnx.load(so.optimized_model_filepath).graph.node}
+
+
+def test_the_slow_skip_layer_norm_fusion_is_really_off(tmp_path):
+    """onnxruntime ignores unknown optimizer names, so check the graph it builds."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from desktop.detection.model import DISABLED_OPTIMIZERS, build_session
+
+    assert "SkipLayerNormalization" in _optimized_ops(tmp_path, [])
+    assert "SkipLayerNormalization" not in _optimized_ops(tmp_path, list(DISABLED_OPTIMIZERS))
+    # Same outputs as the fused graph, to float rounding.
+    fused = ort.InferenceSession(str(MODEL_DIR / "l2_classifier.onnx"), providers=["CPUExecutionProvider"])
+    ours = build_session(MODEL_DIR / "l2_classifier.onnx")
+    ids = np.random.default_rng(0).integers(1000, 20000, (2, 64)).astype(np.int64)
+    mask = np.ones_like(ids)
+    mask[1, 40:] = 0
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    feed = {i.name: feed[i.name] for i in ours.get_inputs()}
+    assert np.abs(fused.run(None, feed)[0] - ours.run(None, feed)[0]).max() < 1e-3
+
+
+def test_layer_latency_ab_times_both_sessions(capsys):
+    from models.training import layer_latency
+
+    assert layer_latency.main(["--ab", str(MODEL_DIR / "l2_classifier.onnx"), "--rounds", "1", "--tokens", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "default fusions: p50" in out and "fusions off: SkipLayerNormFusion): p50" in out
