@@ -64,7 +64,10 @@ def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, floa
 
 
 def ab_fusion(path: Path, tokens: int, rounds: int, burst: int = 25) -> None:
-    sessions = {"onnxruntime default fusions": session(path, ()), "app session (fusions off: " + ", ".join(DISABLED_OPTIMIZERS) + ")": session(path)}
+    from desktop.detection.model import build_session
+
+    sessions = {"onnxruntime default fusions": session(path, ()),
+                "app session (fusions off: " + ", ".join(DISABLED_OPTIMIZERS) + ")": build_session(path, threads=1)}
     feeds = {name: feed_for(s, tokens) for name, s in sessions.items()}
     times: dict[str, list[float]] = {name: [] for name in sessions}
     for name, s in sessions.items():

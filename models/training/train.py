@@ -9,14 +9,17 @@ steps with early stopping on validation macro-F1; the best weights are saved to
 
 Distillation: ``--save-logits`` writes the best model's logits on the whole
 training set (``OUT/train_logits.npy``, in file order) and validation set
-(``OUT/val_logits.npy``); a second run with ``--teacher-logits`` adds a
-knowledge-distillation term, ``--kd-alpha`` times the temperature-softened KL
-divergence to those logits, to the class-weighted cross-entropy.
+(``OUT/val_logits.npy``); a second run with ``--teacher-logits`` trains on
+``(1 - α) · class-weighted cross-entropy + α · T² · KL(teacher ‖ student)`` at
+softening temperature ``T`` (``--kd-alpha``, ``--kd-temp``). The teacher's logits
+must come from the same training file: its sha256 is recorded in each run's
+``train_config.json`` and checked.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
@@ -102,11 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix at its pre-trained values (faster on CPU)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--save-logits", action="store_true", help="write the best model's logits on train and val (for distillation)")
+    ap.add_argument("--save-logits", action="store_true",
+                    help="after training, write the best model's logits on train and val (for distillation; not counted in --time-budget-min)")
     ap.add_argument("--teacher-logits", type=Path, default=None, help="train_logits.npy of a teacher run: distil from it")
-    ap.add_argument("--kd-alpha", type=float, default=0.5, help="weight of the distillation term (with --teacher-logits)")
-    ap.add_argument("--kd-temp", type=float, default=2.0, help="softening temperature of the distillation term")
+    ap.add_argument("--kd-alpha", type=float, default=0.5, help="share of the distillation term in the loss, 0..1 (with --teacher-logits)")
+    ap.add_argument("--kd-temp", type=float, default=2.0, help="softening temperature of the distillation term (> 0)")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.kd_alpha <= 1.0:
+        ap.error(f"--kd-alpha must be between 0 and 1, got {args.kd_alpha}")
+    if args.kd_temp <= 0:
+        ap.error(f"--kd-temp must be > 0, got {args.kd_temp}")
 
     import torch
 
@@ -124,12 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     val_rows = rng.sample(all_val_rows, args.max_val) if len(all_val_rows) > args.max_val else all_val_rows
     tr, va = encode(tok, train_rows), encode(tok, val_rows)
+    train_sha = hashlib.sha256((args.data / "train.jsonl.gz").read_bytes()).hexdigest()
     teacher = None
     if args.teacher_logits is not None:
         teacher = np.load(args.teacher_logits).astype(np.float32)
         if teacher.shape != (len(train_rows), len(LABELS)):
             raise SystemExit(f"{args.teacher_logits}: shape {teacher.shape}, expected ({len(train_rows)}, {len(LABELS)}): "
                              "the teacher must have been trained on the same training file")
+        teacher_cfg = args.teacher_logits.parent / "train_config.json"
+        if teacher_cfg.exists() and json.loads(teacher_cfg.read_text()).get("train_sha256") not in (None, train_sha):
+            raise SystemExit(f"{args.teacher_logits}: the teacher was trained on another training file "
+                             f"({teacher_cfg} records a different train_sha256)")
 
     keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
     model = build_model(base, len(LABELS), keep, tiny=args.tiny_random).to(device)
@@ -157,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    config.update(base=str(base), keep_layers=keep, labels=LABELS, class_weights=weights.round(4).tolist(),
+    config.update(base=str(base), train_sha256=train_sha, keep_layers=keep, labels=LABELS, class_weights=weights.round(4).tolist(),
                   train_rows=len(train_rows), val_rows=len(val_rows), total_steps=total, device=str(device))
     (args.out / "train_config.json").write_text(json.dumps(config, indent=1))
     print(f"train {len(train_rows)} rows, val {len(val_rows)}, {total} steps on {device}", flush=True)

@@ -113,23 +113,68 @@ def test_two_step_training_then_export(built):
     assert 0.0 <= metrics["benign_fpr"] <= 1.0
 
 
-def test_distillation_from_a_teacher_run(built):
+def test_distillation_from_a_teacher_run(built, monkeypatch):
+    import torch
+
+    from models.training.common import build_model, encode, load_tokenizer
+
     root, out = built
     teacher, student = root / "teacher", root / "student"
-    common = ["--data", str(out), "--tiny-random", "--max-steps", "2", "--eval-every", "1", "--batch-size", "8", "--max-val", "64"]
-    assert train.main([*common, "--out", str(teacher), "--save-logits"]) == 0
-    n_train = len(rows(out / "train.jsonl.gz"))
+    common = ["--data", str(out), "--tiny-random", "--max-steps", "3", "--eval-every", "1", "--batch-size", "8"]
+    assert train.main([*common, "--max-val", "16", "--out", str(teacher), "--save-logits"]) == 0
+    train_rows, val_rows = rows(out / "train.jsonl.gz"), rows(out / "val.jsonl.gz")
+    assert len(val_rows) > 16
     logits = np.load(teacher / "train_logits.npy")
-    assert logits.shape == (n_train, 8) and np.isfinite(logits).all()
-    assert np.load(teacher / "val_logits.npy").shape == (len(rows(out / "val.jsonl.gz")), 8)
-    assert train.main([*common, "--out", str(student), "--teacher-logits", str(teacher / "train_logits.npy"),
+    assert logits.shape == (len(train_rows), 8) and np.isfinite(logits).all()
+    # The whole validation split, not the early-stopping sample.
+    assert np.load(teacher / "val_logits.npy").shape == (len(val_rows), 8)
+    # The logits are the best checkpoint's, in training-file order.
+    model = build_model(None, 8, None, tiny=True)
+    model.load_state_dict(torch.load(teacher / "best.pt"))
+    tok = load_tokenizer(Path(json.loads((teacher / "train_config.json").read_text())["base"]) / "tokenizer.json", 128)
+    again = train.predict_logits(model, encode(tok, train_rows).ids, torch.device("cpu"))
+    assert np.abs(again - logits).max() < 1e-4
+
+    # The student sees, at each step, the teacher's logits of exactly the rows in its batch:
+    # give row i a teacher logit vector that names i, and watch the batches and the KD term.
+    marked = np.zeros_like(logits)
+    marked[:, 0] = np.arange(len(marked))
+    np.save(root / "marked.npy", marked)
+    seen_batches, seen_teacher = [], []
+    real_batches, real_kd = train.batches, train.distillation_loss
+
+    def spy_batches(lengths, batch_size, rng, shuffle=True):
+        out_ = real_batches(lengths, batch_size, rng, shuffle)
+        if shuffle:
+            seen_batches.extend(out_)
+        return out_
+
+    def spy_kd(student_logits, teacher_logits, temperature):
+        seen_teacher.append(teacher_logits[:, 0].long().tolist())
+        return real_kd(student_logits, teacher_logits, temperature)
+
+    monkeypatch.setattr(train, "batches", spy_batches)
+    monkeypatch.setattr(train, "distillation_loss", spy_kd)
+    assert train.main([*common, "--max-val", "64", "--out", str(student), "--teacher-logits", str(root / "marked.npy"),
                        "--kd-alpha", "0.8", "--kd-temp", "2"]) == 0
+    assert len(seen_teacher) == 3
+    assert seen_teacher == [list(b) for b in seen_batches[:3]]
     assert (student / "best.pt").exists()
     assert json.loads((student / "train_config.json").read_text())["kd_alpha"] == 0.8
+    monkeypatch.undo()
+
     # Logits from another training file are refused, not silently misaligned.
     np.save(root / "short.npy", logits[:-1])
     with pytest.raises(SystemExit, match="same training file"):
         train.main([*common, "--out", str(root / "bad"), "--teacher-logits", str(root / "short.npy")])
+    other = root / "other_teacher"
+    other.mkdir()
+    np.save(other / "train_logits.npy", logits)
+    (other / "train_config.json").write_text(json.dumps({"train_sha256": "0" * 64}))
+    with pytest.raises(SystemExit, match="another training file"):
+        train.main([*common, "--out", str(root / "bad"), "--teacher-logits", str(other / "train_logits.npy")])
+    with pytest.raises(SystemExit):
+        train.main([*common, "--out", str(root / "bad"), "--teacher-logits", str(teacher / "train_logits.npy"), "--kd-temp", "0"])
 
 
 def test_distillation_loss_is_zero_only_when_student_matches_teacher():
