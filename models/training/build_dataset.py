@@ -340,7 +340,10 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     gen = cap_groups(gen, GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     local = machine_benign(rng, per_kind=s(700)) if scale >= 0.5 else []
 
-    rows, dd = dedup(crop_to_window(corpus + gen + local, rng))
+    # Drawn from a generator of their own and placed last, so that the rows before them are the same
+    # draws as in builds without them.
+    admin = cap_groups(list(G.gen_admin_commands(random.Random(seed + 1), s(1500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    rows, dd = dedup(crop_to_window(corpus + gen + local + admin, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:
         splits[split_of(r.group, seed)].append(r)

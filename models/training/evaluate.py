@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loso-train-cap", type=int, default=20000)
     ap.add_argument("--detector", action="store_true", help="also score the whole detector (rules + model)")
     ap.add_argument("--update-manifest", action="store_true", help="write the summary into the manifest's metrics")
+    ap.add_argument("--probe", type=Path, action="append", default=[],
+                    help="a file of benign texts, one per line ('#' comments): report which raise an alarm (repeatable)")
     args = ap.parse_args(argv)
 
     manifest = json.loads((args.model_dir / "manifest.json").read_text())
@@ -229,6 +231,16 @@ def main(argv: list[str] | None = None) -> int:
                "| class | precision | recall | F1 |", "|---|---|---|---|"]
         for name, v in dpc.items():
             md.append(f"| {name} | {v['precision']} | {v['recall']} | {v['f1']} |")
+
+    for probe in args.probe:
+        texts = [t for t in probe.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
+        pp = softmax(run_onnx(args.model_dir / "l2_classifier.onnx", encode(tok, [{"text": t, "label": "benign"} for t in texts]).ids),
+                     manifest["temperature"])
+        alarms = [(t, LABELS[c], float(pp[i, c])) for i, (t, c) in enumerate(zip(texts, decide(pp, th), strict=True)) if c != 0]
+        metrics.setdefault("probes", {})[probe.name] = {"texts": len(texts), "model_alarms": len(alarms),
+                                                         "alarms": [{"text": t, "label": lab, "score": round(sc, 3)} for t, lab, sc in alarms]}
+        md += ["", f"## Probe `{probe.name}` (benign texts): the model alarms on {len(alarms)} of {len(texts)}", ""]
+        md += [f"- {lab} {sc:.2f}: `{t}`" for t, lab, sc in alarms]
 
     if args.loso:
         train = read_rows(args.data / "train.jsonl.gz")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -534,6 +535,91 @@ def gen_command_injection(rng: random.Random, fake: Faker, n: int) -> Iterator[R
         key = text = pick(rng, CMD_BENIGN_WRAPPERS).format(p=CMD_BENIGN[p_idx].format(host=fake.domain_name()))
         text = maybe_embed(rng, fake, text, 0.25, ["email", "readme", "chat", "ticket", "shell_session"])
         yield Row(text, "benign", "gen_command_twins", f"gen:cmd_benign:{p_idx}", key=key)
+
+
+# Bare commands that people type every day (THREATS.md: "commands an administrator really
+# types" stay benign). Payload lists teach that `whoami` or `cat /etc/...` is an attack, but only
+# in an injection context (`;whoami` in a field, `$(...)` in a URL): bare, they are routine.
+ADMIN_COMMANDS = [
+    # reading logs and files
+    "cat {log}", "tail -n {n} {log}", "tail -f {log}", "less {log}", "head -n {n} {log}", "sudo cat {log}",
+    "sudo tail -n {n} {log} | grep -i error", "grep -i 'error' {log} | tail -n {n}", "zcat {log}.1.gz | less",
+    "cat {conf}", "sudo nano {conf}", "vim {conf}", "sudo less {conf}", "cat ~/{dotfile}", "nano ~/{dotfile}",
+    "wc -l {log}", "journalctl -u {svc} -n {n} --no-pager", "journalctl -xe", "dmesg | tail -n {n}",
+    # who and what am I
+    "id", "hostname", "uname -r", "uptime", "date -u", "w", "last -n {n}", "groups {user}", "lsb_release -a",
+    "cat /etc/os-release", "hostnamectl", "timedatectl", "who", "printenv HOME", "echo $SHELL", "locale",
+    # processes and resources
+    "htop", "ps -ef | grep {svc}", "pgrep -a {svc}", "vmstat 1 5", "iostat -x 2", "free -h", "nproc",
+    "lscpu", "lsblk", "df -h {mount}", "du -sh {dir}", "watch -n 2 nvidia-smi", "systemctl status {svc}",
+    "sudo systemctl reload {svc}", "systemctl list-units --failed", "sudo service {svc} restart",
+    # network diagnostics
+    "ping -c {n} {host}", "traceroute {host}", "dig {host} +short", "nslookup {host}", "host {host}",
+    "curl -I https://{host}", "curl -sS https://{host}/health", "wget -q --spider https://{host}",
+    "ip addr show", "ip route", "ss -tulpn", "sudo netstat -plnt", "sudo lsof -i :{port}", "nc -vz {host} {port}",
+    "mtr {host}", "telnet {host} {port}", "ifconfig", "ipconfig /flushdns", "arp -a", "sudo tcpdump -i eth0 port {port} -c {n}",
+    # files and permissions
+    "ls -lah {dir}", "ls -lt | head", "find {dir} -name '*.{ext}'", "find {dir} -type f -size +100M",
+    "chmod 600 ~/.ssh/id_ed25519", "chmod -R 755 {dir}", "sudo chown -R {user}:{user} {dir}", "stat {conf}",
+    "cp {conf} {conf}.bak", "mv report.{ext} archive/", "mkdir -p {dir}/tmp", "ln -s {dir} current", "tree -L 2",
+    "diff {conf} {conf}.bak", "md5sum {file}", "sha256sum {file}", "file {file}", "xxd {file} | head",
+    # git, packages, builds
+    "git status", "git fetch --all --prune", "git checkout -b {branch}", "git rebase -i HEAD~{n}",
+    "git reset --hard origin/{branch}", "git push -u origin {branch}", "git blame {file}", "git show --stat",
+    "npm ci", "npm audit fix", "yarn install --frozen-lockfile", "pnpm dev", "pip list --outdated",
+    "pip install --upgrade pip", "poetry install", "conda activate {env}", "source {env}/bin/activate",
+    "go test ./...", "cargo clippy", "dotnet build", "gradle build", "./gradlew test", "cmake -B build && cmake --build build",
+    # containers and cloud
+    "docker images", "docker exec -it {svc} bash", "docker compose logs -f {svc}", "docker build -t {svc}:latest .",
+    "docker stop $(docker ps -q)", "kubectl describe pod {svc}", "kubectl get svc -A", "kubectl rollout restart deployment/{svc}",
+    "kubectl exec -it {svc} -- sh", "helm list -A", "aws sts get-caller-identity", "aws ec2 describe-instances",
+    "gcloud config list", "az account show", "terraform init", "terraform apply -auto-approve",
+    # databases
+    "SELECT * FROM {table};", "SELECT * FROM {table} LIMIT {n};", "SELECT COUNT(*) FROM {table};",
+    "SELECT * FROM {table} WHERE id = {n};", "DESCRIBE {table};", "SHOW DATABASES;", "\\dt", "\\d {table}",
+    "SELECT version();", "EXPLAIN ANALYZE SELECT * FROM {table} WHERE created_at > now() - interval '1 day';",
+    "TRUNCATE TABLE {table}_staging;", "psql -U postgres -d {db}", "mysql -u root -p {db}", "redis-cli ping",
+    "mongosh --eval 'db.{table}.countDocuments()'", "sqlite3 {db}.db '.tables'", "pg_dump {db} > {db}.sql",
+    # Windows
+    "Get-EventLog -LogName System -Newest {n}", "Get-ChildItem {windir}", "Get-Item {windir}\\app.config",
+    "Get-NetIPAddress", "Test-NetConnection {host} -Port {port}", "Restart-Service {svc}", "Get-Process {svc}",
+    "Stop-Process -Name {svc}", "Get-ComputerInfo", "Get-Content {windir}\\app.log -Wait", "whoami /groups",
+    "systeminfo", "tasklist | findstr {svc}", "netstat -ano | findstr :{port}", "type {windir}\\app.log",
+    "dir {windir}", "cd {windir}", "Set-ExecutionPolicy -Scope CurrentUser RemoteSigned",
+]
+_ADMIN_SLOTS = {
+    "log": ["/var/log/syslog", "/var/log/messages", "/var/log/nginx/error.log", "/var/log/apache2/access.log",
+            "/var/log/auth.log", "/var/log/kern.log", "logs/app.log", "/var/log/postgresql/postgresql-15-main.log"],
+    "conf": ["/etc/nginx/sites-available/default", "/etc/ssh/sshd_config", "/etc/fstab", "/etc/resolv.conf",
+             "/etc/hosts", "config/settings.yaml", "/etc/docker/daemon.json", "/etc/crontab"],
+    "dotfile": [".bashrc", ".zshrc", ".profile", ".gitconfig", ".vimrc", ".ssh/config", ".npmrc"],
+    "svc": ["nginx", "postgresql", "redis", "docker", "sshd", "api", "worker", "gunicorn", "mysql", "web"],
+    "host": ["google.com", "github.com", "1.1.1.1", "db.internal", "staging.example.com", "10.0.0.12", "api.example.org"],
+    "port": ["22", "80", "443", "3000", "5432", "6379", "8080"],
+    "dir": ["/var/www", "/opt/app", "~/projects", "./src", "/tmp", "/home/deploy", "build"],
+    "mount": ["/", "/home", "/var", "/mnt/data"],
+    "user": ["deploy", "ubuntu", "www-data", "alice", "$USER"],
+    "file": ["main.py", "README.md", "package.json", "dist/app.tar.gz", "backup.sql"],
+    "ext": ["log", "py", "js", "tmp", "csv", "pdf"],
+    "branch": ["main", "develop", "feature/login", "fix/timeout"],
+    "env": [".venv", "venv", "ml", "base"],
+    "table": ["users", "orders", "customers", "events", "products", "sessions", "accounts"],
+    "db": ["app", "analytics", "shop", "prod_replica"],
+    "windir": ["C:\\Projects", "C:\\inetpub\\logs", ".\\src", "$env:USERPROFILE\\Documents"],
+    "n": ["5", "10", "20", "50", "100", "200"],
+}
+_ADMIN_WRAP = ["{c}", "{c}", "{c}", "$ {c}", "{c}  # check", "`{c}`", "{c}\n{c2}", "Run `{c}` and send me the output."]
+
+
+def gen_admin_commands(rng: random.Random, n: int) -> Iterator[Row]:
+    """Bare everyday commands, as copied from a terminal, a runbook or a chat: benign."""
+    def fill(i: int) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: pick(rng, _ADMIN_SLOTS[m.group(1)]), ADMIN_COMMANDS[i])
+
+    for _ in range(n):
+        i = rng.randrange(len(ADMIN_COMMANDS))
+        text = pick(rng, _ADMIN_WRAP).replace("{c}", fill(i)).replace("{c2}", fill(i))  # one template per group
+        yield Row(text, "benign", "gen_admin_commands", f"gen:admin:{i}", key=text)
 
 
 # ---------------------------------------------------------------------------

@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix at its pre-trained values (faster on CPU)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from the best.pt of an earlier run with the same layers (continued fine-tuning)")
     ap.add_argument("--save-logits", action="store_true",
                     help="after training, write the best model's logits on train and val (for distillation; not counted in --time-budget-min)")
     ap.add_argument("--teacher-logits", type=Path, default=None, help="train_logits.npy of a teacher run: distil from it")
@@ -146,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
 
     keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
     model = build_model(base, len(LABELS), keep, tiny=args.tiny_random).to(device)
+    if args.init_from is not None:
+        model.load_state_dict(torch.load(args.init_from / "best.pt", map_location=device))
     if args.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
 

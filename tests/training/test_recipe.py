@@ -107,8 +107,13 @@ def test_two_step_training_then_export(built):
     assert logits.shape == (2, 8)
     assert any(n.op_type.startswith(("MatMulInteger", "DynamicQuantize")) for n in __import__("onnx").load(str(model_dir / "l2_classifier.onnx")).graph.node)
 
-    assert evaluate.main(["--data", str(out), "--model-dir", str(model_dir), "--split", "val", "--out", str(root / "eval")]) == 0
+    probe = root / "probe.txt"
+    probe.write_text("# comment lines are skipped\nls -la\n\nWhat is the capital of France?\n")
+    assert evaluate.main(["--data", str(out), "--model-dir", str(model_dir), "--split", "val", "--out", str(root / "eval"),
+                          "--probe", str(probe)]) == 0
     metrics = json.loads((root / "eval" / "metrics.json").read_text())
+    assert metrics["probes"]["probe.txt"]["texts"] == 2
+    assert metrics["probes"]["probe.txt"]["model_alarms"] == len(metrics["probes"]["probe.txt"]["alarms"]) <= 2
     assert set(metrics["per_class"]) == set(manifest["labels"])
     assert 0.0 <= metrics["benign_fpr"] <= 1.0
 
@@ -253,6 +258,39 @@ def test_presidio_templates_label_only_sensitive_placeholders_as_pii():
     assert presidio_label({"text": "{{person}} lives at {{address}}"}) == "pii_exposure"
     assert presidio_label({"text": "{{city}} bridge is falling down."}) == "benign"
     assert presidio_label({"text": "{{organization}} is based in {{country}}, says {{person}}."}) == "benign"
+
+
+def test_admin_commands_are_benign_bare_commands_one_template_per_group():
+    import random
+    import re
+
+    from models.training import generators as G
+
+    rows = list(G.gen_admin_commands(random.Random(3), 3000))
+    assert {r.label for r in rows} == {"benign"} and {r.source for r in rows} == {"gen_admin_commands"}
+    assert len({r.group for r in rows}) == len(G.ADMIN_COMMANDS)  # every template is drawn
+    assert not any("{" + slot + "}" in r.text for r in rows for slot in G._ADMIN_SLOTS)  # every slot filled
+    # A group's rows all come from its own template (two-command rows repeat that template).
+    for r in rows:
+        i = int(r.group.rsplit(":", 1)[1])
+        pattern = re.escape(G.ADMIN_COMMANDS[i])
+        pattern = re.sub(r"\\\{\w+\\\}", ".+?", pattern)
+        assert re.search(pattern, r.text, flags=re.S), (r.group, r.text)
+    # No injection context: nothing smuggled after a metacharacter into a field or URL.
+    assert not any(re.search(r"[;|&]\s*(whoami|id|uname)\b|\$\((curl|wget)", r.text) for r in rows)
+
+
+def test_init_from_starts_from_the_earlier_run(built):
+    import torch
+
+    root, out = built
+    first, second = root / "first", root / "second"
+    common = ["--data", str(out), "--tiny-random", "--eval-every", "1", "--batch-size", "8", "--max-val", "16"]
+    assert train.main([*common, "--out", str(first), "--max-steps", "2"]) == 0
+    # Learning rate 0: the weights cannot move, so the saved model is the one it started from.
+    assert train.main([*common, "--out", str(second), "--max-steps", "1", "--lr", "0", "--init-from", str(first), "--seed", "5"]) == 0
+    a, b = torch.load(first / "best.pt"), torch.load(second / "best.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_style_matched_generators_put_twins_in_the_same_group():
