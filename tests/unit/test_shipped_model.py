@@ -162,3 +162,11 @@ def test_layer_latency_ab_times_both_sessions(capsys):
     assert layer_latency.main(["--ab", str(MODEL_DIR / "l2_classifier.onnx"), "--rounds", "1", "--tokens", "16"]) == 0
     out = capsys.readouterr().out
     assert "default fusions: p50" in out and "fusions off: SkipLayerNormFusion): p50" in out
+
+
+@pytest.mark.parametrize("payload", ["'|id|'", "a;/usr/bin/id;", "a|id"])
+def test_bare_injection_payloads_are_caught(detector, payload):
+    """Payloads the model alone scores near its threshold: the metacharacter rule backs it."""
+    result = detector.detect(payload)
+    assert result.category.label == "command_injection", result.explanation
+    assert {e.rule_id for e in result.evidence} >= {"cmd.metachar_probe"}
