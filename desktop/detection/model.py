@@ -54,12 +54,19 @@ class ModelLoadError(Exception):
 # --------------------------------------------------------------------------- session
 
 
-def build_session(path: str | Path, *, threads: int = 1, optimization: str = "all") -> Any:
+def build_session(
+    path: str | Path,
+    *,
+    threads: int = 1,
+    optimization: str = "all",
+    disabled_optimizers: Sequence[str] = DISABLED_OPTIMIZERS,
+) -> Any:
     """Build the one kind of ``onnxruntime.InferenceSession`` the app uses.
 
     CPU only, sequential execution, ``threads`` intra-op threads and one inter-op
     thread, graph optimisation ``disable``/``basic``/``extended``/``all`` less
-    :data:`DISABLED_OPTIMIZERS`.
+    ``disabled_optimizers`` (the app always uses the default,
+    :data:`DISABLED_OPTIMIZERS`; benchmarks pass ``()`` to compare).
     Raises :class:`ModelLoadError` with a readable message on any failure.
     """
     try:
@@ -98,7 +105,7 @@ def build_session(path: str | Path, *, threads: int = 1, optimization: str = "al
             str(path),
             sess_options=opts,
             providers=["CPUExecutionProvider"],
-            disabled_optimizers=list(DISABLED_OPTIMIZERS),
+            disabled_optimizers=list(disabled_optimizers),
         )
     except Exception as exc:  # onnxruntime raises its own pybind exception types
         raise ModelLoadError(f"cannot load ONNX model {path.name}: {_first_line(exc)}") from exc

@@ -609,8 +609,7 @@ _SUBST_NETWORK = _re(rf"(?:\$\(|`)\s{{0,5}}(?:{_FETCH}|nc|ncat|nslookup|dig)\s[^
 # metacharacter must follow the start of a line or, with no space between, a value character,
 # and the command must end the text or meet another metacharacter or quote, so that a pipeline
 # such as `ps aux | grep id`, `whoami && uname -a`, a markdown table `| id | name |` or prose
-# does not match. Medium: it
-# corroborates the model rather than raising an alarm alone.
+# does not match. Medium: it corroborates the model rather than raising an alarm alone.
 _PROBE_COMMAND = (
     r"(?:/usr/bin/|/bin/)?(?:id|whoami|uname\s{1,3}-a|netstat\s{1,3}-an?"
     r"|cat\s{1,3}/etc/(?:passwd|shadow|group)|sleep\s{1,3}\d{1,3}|ping\s{1,3}-[nci]\s{0,2}\d{1,3}\s{1,3}[\w.]{1,40}"

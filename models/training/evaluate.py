@@ -182,10 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_rows(args.data / f"{args.split}.jsonl.gz")
     enc = encode(tok, rows)
     y = enc.labels
-    logits = run_onnx(args.model_dir / "l2_classifier.onnx", enc.ids)
-    probs = softmax(logits, manifest["temperature"])
     th = np.array([0.0] + [manifest["thresholds"][lab] for lab in LABELS[1:]])
-    pred = decide(probs, th)
+
+    def classify(ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities and the runtime decision, as the app makes it."""
+        p = softmax(run_onnx(args.model_dir / "l2_classifier.onnx", ids), manifest["temperature"])
+        return p, decide(p, th)
+
+    probs, pred = classify(enc.ids)
 
     per_class = prf(y, pred)
     macro = float(np.mean([v["f1"] for v in per_class.values()]))
@@ -234,9 +238,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for probe in args.probe:
         texts = [t for t in probe.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
-        pp = softmax(run_onnx(args.model_dir / "l2_classifier.onnx", encode(tok, [{"text": t, "label": "benign"} for t in texts]).ids),
-                     manifest["temperature"])
-        alarms = [(t, LABELS[c], float(pp[i, c])) for i, (t, c) in enumerate(zip(texts, decide(pp, th), strict=True)) if c != 0]
+        pp, decided = classify([e.ids for e in tok.encode_batch(texts)])
+        alarms = [(t, LABELS[c], float(pp[i, c])) for i, (t, c) in enumerate(zip(texts, decided, strict=True)) if c != 0]
         metrics.setdefault("probes", {})[probe.name] = {"texts": len(texts), "model_alarms": len(alarms),
                                                          "alarms": [{"text": t, "label": lab, "score": round(sc, 3)} for t, lab, sc in alarms]}
         md += ["", f"## Probe `{probe.name}` (benign texts): the model alarms on {len(alarms)} of {len(texts)}", ""]

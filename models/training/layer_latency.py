@@ -22,21 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.detection.model import DISABLED_OPTIMIZERS
+from desktop.detection.model import DISABLED_OPTIMIZERS, build_session
 from models.training.common import LABELS, base_model_dir, build_model
 from models.training.export import export_onnx, quantize
 
 SPREAD = {6: [0, 1, 2, 3, 4, 5], 4: [0, 2, 4, 5], 3: [0, 2, 4], 2: [0, 3]}
-
-
-def session(path: Path, disabled: tuple[str, ...] = DISABLED_OPTIMIZERS):
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled))
 
 
 def feed_for(sess, tokens: int) -> dict[str, np.ndarray]:
@@ -56,7 +46,7 @@ def timed_runs(sess, feed: dict[str, np.ndarray], runs: int) -> list[float]:
 
 
 def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, float]:
-    sess = session(path)
+    sess = build_session(path, threads=1)
     feed = feed_for(sess, tokens)
     timed_runs(sess, feed, 20)
     times = timed_runs(sess, feed, runs)
@@ -64,9 +54,7 @@ def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, floa
 
 
 def ab_fusion(path: Path, tokens: int, rounds: int, burst: int = 25) -> None:
-    from desktop.detection.model import build_session
-
-    sessions = {"onnxruntime default fusions": session(path, ()),
+    sessions = {"onnxruntime default fusions": build_session(path, threads=1, disabled_optimizers=()),
                 "app session (fusions off: " + ", ".join(DISABLED_OPTIMIZERS) + ")": build_session(path, threads=1)}
     feeds = {name: feed_for(s, tokens) for name, s in sessions.items()}
     times: dict[str, list[float]] = {name: [] for name in sessions}
