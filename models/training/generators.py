@@ -614,7 +614,13 @@ _ADMIN_WRAP = ["{c}", "{c}", "{c}", "$ {c}", "{c}  # check", "`{c}`", "{c}\n{c2}
 def gen_admin_commands(rng: random.Random, n: int) -> Iterator[Row]:
     """Bare everyday commands, as copied from a terminal, a runbook or a chat: benign."""
     def fill(i: int) -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: pick(rng, _ADMIN_SLOTS[m.group(1)]), ADMIN_COMMANDS[i])
+        vals: dict[str, str] = {}  # one value per slot name: `cp {conf} {conf}.bak` backs up one file
+
+        def slot(m: re.Match) -> str:
+            if m.group(1) not in vals:
+                vals[m.group(1)] = pick(rng, _ADMIN_SLOTS[m.group(1)])
+            return vals[m.group(1)]
+        return re.sub(r"\{(\w+)\}", slot, ADMIN_COMMANDS[i])
 
     for _ in range(n):
         i = rng.randrange(len(ADMIN_COMMANDS))

@@ -270,12 +270,25 @@ def test_admin_commands_are_benign_bare_commands_one_template_per_group():
     assert {r.label for r in rows} == {"benign"} and {r.source for r in rows} == {"gen_admin_commands"}
     assert len({r.group for r in rows}) == len(G.ADMIN_COMMANDS)  # every template is drawn
     assert not any("{" + slot + "}" in r.text for r in rows for slot in G._ADMIN_SLOTS)  # every slot filled
-    # A group's rows all come from its own template (two-command rows repeat that template).
+    # A group's rows all come from its own template (two-command rows repeat that template), and a
+    # slot named twice holds one value (`cp {conf} {conf}.bak` backs up one file, not two).
+    def template_pattern(template: str) -> str:
+        seen: set[str] = set()
+
+        def slot(m: re.Match) -> str:
+            name = m.group(1)
+            if name in seen:
+                return f"(?P={name})"
+            seen.add(name)
+            return f"(?P<{name}>.+?)"
+        return re.sub(r"\\\{(\w+)\\\}", slot, re.escape(template))
+
     for r in rows:
         i = int(r.group.rsplit(":", 1)[1])
-        pattern = re.escape(G.ADMIN_COMMANDS[i])
-        pattern = re.sub(r"\\\{\w+\\\}", ".+?", pattern)
-        assert re.search(pattern, r.text, flags=re.S), (r.group, r.text)
+        assert re.search(template_pattern(G.ADMIN_COMMANDS[i]), r.text, flags=re.S), (r.group, r.text)
+    backups = [r.text for r in rows if r.group == f"gen:admin:{G.ADMIN_COMMANDS.index('cp {conf} {conf}.bak')}"]
+    pairs = [p for t in backups for p in re.findall(r"\bcp (\S+) (\S+)\.bak", t)]
+    assert pairs and all(src == dst for src, dst in pairs), pairs[:5]
     # No injection context: nothing smuggled after a metacharacter into a field or URL.
     assert not any(re.search(r"[;|&]\s*(whoami|id|uname)\b|\$\((curl|wget)", r.text) for r in rows)
 
