@@ -330,7 +330,7 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     gen += list(G.gen_bias_frames(rng, s(2400)))
     gen += list(G.gen_misconceptions(rng, s(500)))
     gen += list(G.gen_hallucination(rng, fake, s(1600)))
-    gen += list(G.gen_hallucination_frames(rng, fake, s(3000)))
+    gen += list(G.gen_hallucination_frames(rng, fake, s(4000)))
     gen += list(G.gen_security_talk(rng, fake, s(800)))
     gen += list(G.gen_security_frames(rng, fake, s(1600)))
     gen += list(G.fragments(rng, corpus + gen, s(1500)))
@@ -343,7 +343,10 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     # Drawn from a generator of their own and placed last, so that the rows before them are the same
     # draws as in builds without them.
     admin = cap_groups(list(G.gen_admin_commands(random.Random(seed + 1), s(1500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    rows, dd = dedup(crop_to_window(corpus + gen + local + admin, rng))
+    addr_fake = Faker(G.LOCALES)
+    addr_fake.seed_instance(seed + 2)
+    addressed = cap_groups(list(G.gen_addressed_injection(random.Random(seed + 2), addr_fake, s(2500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:
         splits[split_of(r.group, seed)].append(r)
