@@ -345,7 +345,7 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     admin = cap_groups(list(G.gen_admin_commands(random.Random(seed + 1), s(1500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     addr_fake = Faker(G.LOCALES)
     addr_fake.seed_instance(seed + 2)
-    addressed = cap_groups(list(G.gen_addressed_injection(random.Random(seed + 2), addr_fake, s(2500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    addressed = cap_groups(list(G.gen_addressed_injection(random.Random(seed + 2), addr_fake, s(3500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:

@@ -314,7 +314,8 @@ def test_style_matched_generators_put_twins_in_the_same_group():
     from models.training import generators as G
 
     rng = random.Random(5)
-    for gen in (G.gen_bias_frames(rng, 300), G.gen_hallucination_frames(rng, Faker(), 300), G.gen_misconceptions(rng, 300)):
+    for gen in (G.gen_bias_frames(rng, 300), G.gen_hallucination_frames(rng, Faker(), 1000), G.gen_misconceptions(rng, 300),
+                G.gen_addressed_injection(rng, Faker(), 3000)):
         labels_per_group: dict[str, set[str]] = {}
         for row in gen:
             labels_per_group.setdefault(row.group, set()).add(row.label)
@@ -353,3 +354,34 @@ def test_true_facts_are_benign_and_no_sentence_straddles_two_groups():
             for _ in range(200):
                 fact = G._true_fact(rng, domain, bucket)
                 assert group_of.setdefault(fact, f"{domain}:{bucket}") == f"{domain}:{bucket}", fact
+
+
+def test_soup_averages_runs_and_keeps_the_best_on_validation(built):
+    import torch
+
+    from models.training import soup
+
+    root, out = built
+    runs = [root / f"soup_run{i}" for i in (1, 2)]
+    for i, run in enumerate(runs, 1):
+        assert train.main(["--data", str(out), "--out", str(run), "--tiny-random", "--max-steps", "2", "--eval-every", "1",
+                           "--batch-size", "8", "--max-val", "32", "--seed", str(i)]) == 0
+    a, b = (torch.load(r / "best.pt") for r in runs)
+    mean = soup.average([a, b])
+    k = next(k for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k]))
+    assert torch.allclose(mean[k], (a[k] + b[k]) / 2)
+    with pytest.raises(ValueError, match="differ"):
+        soup.average([a, {kk: v for kk, v in b.items() if kk != k}])
+
+    dest = root / "soup"
+    assert soup.main(["--data", str(out), "--out", str(dest), "--max-val", "32", "--runs", *map(str, runs)]) == 0
+    report = json.loads((dest / "soup.json").read_text())
+    assert set(report["single"]) == {str(r) for r in runs} and report["chosen"] in ("single", "uniform", "greedy")
+    chosen = {"single": max(report["single"].values(), key=lambda v: v["macro_f1"]), "uniform": report["uniform"],
+              "greedy": report["greedy"]}[report["chosen"]]
+    assert chosen["macro_f1"] >= max(v["macro_f1"] for v in report["single"].values())
+    # The written model is the chosen average and exports like any run.
+    cfg = json.loads((dest / "train_config.json").read_text())
+    members = [torch.load(Path(r) / "best.pt") for r in cfg["soup"]["runs"]]
+    assert torch.allclose(torch.load(dest / "best.pt")[k], soup.average(members)[k])
+    assert export.main(["--run", str(dest), "--data", str(out), "--out", str(root / "soup_model"), "--max-val", "32"]) == 0
