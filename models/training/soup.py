@@ -3,10 +3,13 @@
     python -m models.training.soup --data models/training/out/data --out models/training/out/soup \
         --runs models/training/out/run_s1 models/training/out/run_s2 ...
 
-Runs that share a starting point (the same base weights and kept layers, as the distilled students
-here do) can be averaged parameter by parameter: the average is one network of the same size and
-speed, and it varies much less with the seed than any single run (Wortsman et al., 2022, "Model
-soups"). Every candidate is scored as ``export`` would ship it: temperature fitted on validation,
+Runs that start from the same weights and differ in their settings (learning rate, distillation
+alpha and T) can be averaged parameter by parameter: the average is one network of the same size
+and speed, and it often beats every ingredient (Wortsman et al., 2022, "Model soups"). The same
+start means the same base, kept layers and seed (the seed draws the classification head), or the
+same ``--init-from`` run; runs that do not share one are refused unless ``--allow-different-starts``
+(a diagnosis: their heads began in different places, so their average is rarely a good model).
+Every candidate is scored as ``export`` would ship it: temperature fitted on validation,
 per-class thresholds for a benign false-alarm budget, then macro-F1 at those thresholds.
 
 - ``uniform``: the mean of all runs;
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-benign-fpr", type=float, default=0.008, help="the false-alarm budget the thresholds are chosen for")
     ap.add_argument("--max-val", type=int, default=0, help="cap validation rows (tests)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--allow-different-starts", action="store_true",
+                    help="average runs that began from different weights (different seeds, no common --init-from)")
     args = ap.parse_args(argv)
 
     import torch
@@ -76,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     bases = {c["base"] for c in cfgs}
     if len(layers) != 1 or len(bases) != 1:
         sys.exit(f"soup: runs must share their base and kept layers (got layers {sorted(layers)}, bases {sorted(bases)})")
+    starts = {str(c.get("init_from")) if c.get("init_from") else f"seed {c.get('seed')}" for c in cfgs}
+    if len(starts) != 1 and not args.allow_different_starts:
+        sys.exit(f"soup: runs start from different weights ({', '.join(sorted(starts))}); "
+                 "train them from one seed or one --init-from run, or pass --allow-different-starts")
     base = Path(cfgs[0]["base"])
     model = build_model(base, len(LABELS), cfgs[0].get("keep_layers"), tiny=cfgs[0].get("tiny_random", False))
     tok = load_tokenizer(base / "tokenizer.json", int(cfgs[0]["max_length"]))

@@ -360,12 +360,14 @@ def test_soup_averages_runs_and_keeps_the_best_on_validation(built):
     import torch
 
     from models.training import soup
+    from models.training.common import LABELS, build_model, encode, load_tokenizer, read_rows
 
     root, out = built
+    common = ["--data", str(out), "--tiny-random", "--max-steps", "2", "--eval-every", "1", "--batch-size", "8", "--max-val", "32"]
+    # One seed (the same start), two learning rates: a soup's ingredients.
     runs = [root / f"soup_run{i}" for i in (1, 2)]
-    for i, run in enumerate(runs, 1):
-        assert train.main(["--data", str(out), "--out", str(run), "--tiny-random", "--max-steps", "2", "--eval-every", "1",
-                           "--batch-size", "8", "--max-val", "32", "--seed", str(i)]) == 0
+    for run, lr in zip(runs, ("2e-4", "5e-4"), strict=True):
+        assert train.main([*common, "--out", str(run), "--seed", "7", "--lr", lr]) == 0
     a, b = (torch.load(r / "best.pt") for r in runs)
     mean = soup.average([a, b])
     k = next(k for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k]))
@@ -373,15 +375,25 @@ def test_soup_averages_runs_and_keeps_the_best_on_validation(built):
     with pytest.raises(ValueError, match="differ"):
         soup.average([a, {kk: v for kk, v in b.items() if kk != k}])
 
+    # A run from another seed starts from another head: refused unless asked for.
+    other = root / "soup_run3"
+    assert train.main([*common, "--out", str(other), "--seed", "8"]) == 0
+    with pytest.raises(SystemExit, match="different weights"):
+        soup.main(["--data", str(out), "--out", str(root / "refused"), "--max-val", "32", "--runs", str(runs[0]), str(other)])
+
     dest = root / "soup"
     assert soup.main(["--data", str(out), "--out", str(dest), "--max-val", "32", "--runs", *map(str, runs)]) == 0
     report = json.loads((dest / "soup.json").read_text())
     assert set(report["single"]) == {str(r) for r in runs} and report["chosen"] in ("single", "uniform", "greedy")
-    chosen = {"single": max(report["single"].values(), key=lambda v: v["macro_f1"]), "uniform": report["uniform"],
-              "greedy": report["greedy"]}[report["chosen"]]
-    assert chosen["macro_f1"] >= max(v["macro_f1"] for v in report["single"].values())
-    # The written model is the chosen average and exports like any run.
-    cfg = json.loads((dest / "train_config.json").read_text())
-    members = [torch.load(Path(r) / "best.pt") for r in cfg["soup"]["runs"]]
+    # The uniform score is the average model's, scored the way export would threshold it.
+    cfg = json.loads((runs[0] / "train_config.json").read_text())
+    model = build_model(Path(cfg["base"]), len(LABELS), cfg.get("keep_layers"), tiny=True)
+    model.load_state_dict(mean)
+    tok = load_tokenizer(Path(cfg["base"]) / "tokenizer.json", int(cfg["max_length"]))
+    enc = encode(tok, read_rows(out / "val.jsonl.gz")[:32])
+    assert report["uniform"] == soup.score(train.predict_logits(model, enc.ids, torch.device("cpu")), enc.labels, 0.008)
+    # The written model is the chosen average of the runs it names, and it exports like any run.
+    chosen = json.loads((dest / "train_config.json").read_text())["soup"]["runs"]
+    members = [torch.load(Path(r) / "best.pt") for r in chosen]
     assert torch.allclose(torch.load(dest / "best.pt")[k], soup.average(members)[k])
     assert export.main(["--run", str(dest), "--data", str(out), "--out", str(root / "soup_model"), "--max-val", "32"]) == 0
