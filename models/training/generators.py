@@ -1875,15 +1875,15 @@ def gen_addressed_injection(rng: random.Random, fake: Faker, n: int) -> Iterator
                         url=f"https://{fake.domain_word()}-{pick(rng, ['support', 'verify', 'status', 'docs'])}.{pick(rng, ['com', 'net', 'io'])}",
                         month=pick(rng, ["March", "June", "September"]), n=rng.randint(8, 30), day=pick(rng, DAYS))
 
-    # A group is a set of note frames together with one twin sentence (frame i goes with twin
-    # i mod the number of twins), so neither a frame nor a twin's wording straddles two splits.
-    # Readers, goals, documents and requests are parts that combine across groups.
+    # A group is one note frame (of one document kind): no frame straddles two splits. Its twins
+    # use one fixed twin sentence (frame i: twin i mod the number of twins). Readers, goals,
+    # documents, requests and twin sentences are parts that combine across groups.
     for _ in range(n):
         if rng.random() < 0.6:
             kind = pick(rng, list(_STEER))
             twins = _STEER_TWINS[kind]
             f_idx = rng.randrange(len(_STEER_FRAMES))
-            group = f"gen:addr:steer:{kind}:{f_idx % len(twins)}"
+            group = f"gen:addr:steer:{kind}:{f_idx}"
             # A third of the rows come with the request a user would paste them with.
             ask = pick(rng, _ADDR_ASK[kind]) + "\n\n" if rng.random() < 0.35 else ""
             r = rng.random()
@@ -1898,7 +1898,7 @@ def gen_addressed_injection(rng: random.Random, fake: Faker, n: int) -> Iterator
                 yield Row(ask + _addr_doc(rng, fake, kind, filler(rng, 1)), "benign", "gen_addressed_injection_twins", group, key=ask.strip())
         else:
             f_idx = rng.randrange(len(_AGENT_FRAMES))
-            group = f"gen:addr:agent:{f_idx % len(_AGENT_TWINS)}"
+            group = f"gen:addr:agent:{f_idx}"
             if rng.random() < 0.65:
                 goal = fill(pick(rng, _AGENT_GOALS))
                 note = _AGENT_FRAMES[f_idx].format(goal=goal, goal_cap=goal[0].upper() + goal[1:])
