@@ -47,10 +47,10 @@ model:
 		--epochs 3 --lr 5e-5 --eval-every 400 --max-val 2500 --patience 4 --threads 2 --save-logits
 	$(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --out $(MODEL_WORK)/run --keep-layers 0,3 \
 		--epochs 4 --lr 1.5e-4 --eval-every 400 --max-val 2500 --patience 6 --freeze-embeddings --threads 2 \
-		--teacher-logits $(MODEL_WORK)/teacher/train_logits.npy --kd-alpha 0.8 --kd-temp 2 --seed 1
+		--teacher-logits $(MODEL_WORK)/teacher/train_logits.npy --kd-alpha 0.8 --kd-temp 2 --seed 3
 	$(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --out $(MODEL_WORK)/run2 --keep-layers 0,3 \
 		--init-from $(MODEL_WORK)/run --epochs 0.4 --lr 3e-5 --warmup 0.1 --eval-every 200 --max-val 2500 --patience 3 \
 		--freeze-embeddings --threads 2 --seed 1
-	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/run2 --data $(MODEL_WORK)/data --out models --version 2.3.0 --max-benign-fpr 0.008
+	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/run2 --data $(MODEL_WORK)/data --out models --version 2.4.0 --max-benign-fpr 0.008
 	$(PYTHON) -m models.training.evaluate --data $(MODEL_WORK)/data --model-dir models \
 		--out $(MODEL_WORK)/eval --loso --detector --update-manifest --probe models/training/probes/dev_commands.txt

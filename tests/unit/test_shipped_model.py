@@ -170,8 +170,9 @@ def test_layer_latency_ab_times_both_sessions(capsys):
 
 
 @pytest.mark.parametrize("payload", ["'|id|'", "a;/usr/bin/id;", "a|id"])
-def test_bare_injection_payloads_are_caught(detector, payload):
-    """Payloads the model alone scores near its threshold: the metacharacter rule backs it."""
+def test_bare_injection_payloads_are_caught(detector, classifier, payload):
+    """Payloads a model scores around its threshold: where it stays under, the metacharacter rule backs it."""
     result = detector.detect(payload)
     assert result.category.label == "command_injection", result.explanation
-    assert {e.rule_id for e in result.evidence} >= {"cmd.metachar_probe"}
+    if model_verdict(classifier, payload) != "command_injection":
+        assert {e.rule_id for e in result.evidence} >= {"cmd.metachar_probe"}, result.evidence
