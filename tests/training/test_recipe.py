@@ -397,3 +397,14 @@ def test_soup_averages_runs_and_keeps_the_best_on_validation(built):
     members = [torch.load(Path(r) / "best.pt") for r in chosen]
     assert torch.allclose(torch.load(dest / "best.pt")[k], soup.average(members)[k])
     assert export.main(["--run", str(dest), "--data", str(out), "--out", str(root / "soup_model"), "--max-val", "32"]) == 0
+
+
+def test_manifest_thresholds_round_up_so_rounding_never_adds_alarms():
+    th = np.array([0.0, 0.98017, 0.5, 0.95332, 0.99999, 0.123449999])
+    out = export.manifest_thresholds(th)
+    assert out.tolist() == [0.0, 0.9802, 0.5, 0.9534, 1.0, 0.1235]
+    assert (out >= th).all()
+    # A score between the chosen threshold and its round-half-even value no longer alarms.
+    probs = np.array([[0.0199, 0.9801] + [0.0] * 6])
+    chosen = np.array([0.0, 0.98014] + [0.5] * 6)
+    assert export.decide(probs, np.round(chosen, 4))[0] == 1 and export.decide(probs, export.manifest_thresholds(chosen))[0] == 0
