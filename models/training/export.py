@@ -109,6 +109,17 @@ def manifest_thresholds(th: np.ndarray, decimals: int = 4) -> np.ndarray:
     return np.round(out, decimals)
 
 
+def calibrate(logits: np.ndarray, y: np.ndarray, max_fpr: float) -> tuple[float, np.ndarray]:
+    """Temperature and per-class thresholds exactly as the manifest stores them (4 decimals).
+
+    Both are chosen with the stored values, so the validation false-alarm rate reported is the
+    app's: the temperature is rounded first and the thresholds are rounded *up*, so that rounding
+    can only remove alarms (scores crowd near the top, and rounding a threshold down lets rows through).
+    """
+    temperature = round(fit_temperature(logits, y), 4)
+    return temperature, manifest_thresholds(choose_thresholds(softmax(logits, temperature), y, max_fpr))
+
+
 def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: float = 0.5, ceiling: float = 0.995) -> np.ndarray:
     """Per-class thresholds that spend a benign false-alarm budget where it buys the most recall.
 
@@ -202,13 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     pf, pq = softmax(lf), softmax(lq)
     agreement = float((pf.argmax(1) == pq.argmax(1)).mean())
     max_gap = float(np.abs(pf - pq).max())
-    # The manifest stores 4 decimals; choose and check with exactly what it stores (the app's
-    # decision): temperature rounded first, thresholds rounded *up*, so that rounding can only
-    # remove alarms (scores crowd near the top, and rounding a threshold down let rows through).
-    temperature = round(fit_temperature(lq, enc.labels), 4)
-    probs = softmax(lq, temperature)
-    th = manifest_thresholds(choose_thresholds(probs, enc.labels, args.max_benign_fpr))
-    pred = decide(probs, th)
+    temperature, th = calibrate(lq, enc.labels, args.max_benign_fpr)
+    pred = decide(softmax(lq, temperature), th)
     benign = enc.labels == 0
     val_fpr = float(((pred != 0) & benign).sum() / max(1, benign.sum()))
     print(f"INT8 vs FP32 label agreement {agreement:.4f}, max probability gap {max_gap:.4f}")

@@ -47,13 +47,12 @@ def average(states: list[dict]) -> dict:
 
 
 def score(logits: np.ndarray, y: np.ndarray, budget: float) -> dict:
-    """Macro-F1 at the thresholds ``export`` would choose (temperature and thresholds fitted on these rows)."""
-    from models.training.export import choose_thresholds, decide, fit_temperature
+    """Macro-F1 at the temperature and thresholds ``export`` would ship (fitted on these rows)."""
+    from models.training.export import calibrate, decide
     from models.training.train import macro_f1
 
-    t = fit_temperature(logits, y)
-    probs = softmax(logits, t)
-    pred = decide(probs, choose_thresholds(probs, y, budget))
+    t, th = calibrate(logits, y, budget)
+    pred = decide(softmax(logits, t), th)
     benign = y == 0
     return {"macro_f1": round(macro_f1(y, pred), 4), "benign_fpr": round(float((pred[benign] != 0).mean()), 4),
             "recall": {LABELS[c]: round(float((pred[y == c] == c).mean()), 4) for c in range(len(LABELS)) if (y == c).any()}}
