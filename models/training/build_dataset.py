@@ -342,11 +342,14 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
 
     # Drawn from a generator of their own and placed last, so that the rows before them are the same
     # draws as in builds without them.
-    admin = cap_groups(list(G.gen_admin_commands(random.Random(seed + 1), s(1500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    admin = cap_groups(list(G.gen_admin_commands(random.Random(seed + 1), s(2600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     addr_fake = Faker(G.LOCALES)
     addr_fake.seed_instance(seed + 2)
     addressed = cap_groups(list(G.gen_addressed_injection(random.Random(seed + 2), addr_fake, s(3500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed, rng))
+    net_fake = Faker(G.LOCALES)
+    net_fake.seed_instance(seed + 3)
+    network = cap_groups(list(G.gen_network_exfil(random.Random(seed + 3), net_fake, s(600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed + network, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:
         splits[split_of(r.group, seed)].append(r)
