@@ -13,7 +13,9 @@ training set (``OUT/train_logits.npy``, in file order) and validation set
 ``(1 - α) · class-weighted cross-entropy + α · T² · KL(teacher ‖ student)`` at
 softening temperature ``T`` (``--kd-alpha``, ``--kd-temp``). The teacher's logits
 must come from the same training file: its sha256 is recorded in each run's
-``train_config.json`` and checked.
+``train_config.json`` and checked. Rows whose teacher logits are NaN (a teacher
+mapped from an older build by ``models.training.teacher_map``) are trained on
+the hard labels alone.
 """
 
 from __future__ import annotations
@@ -67,6 +69,24 @@ def distillation_loss(student, teacher, temperature: float):
 
     t = temperature
     return F.kl_div(F.log_softmax(student / t, dim=-1), F.softmax(teacher / t, dim=-1), reduction="batchmean") * t * t
+
+
+def mixed_distillation(ce, logits, teacher_rows: np.ndarray, alpha: float, temperature: float):
+    """``(1 - α) · CE + α · KD`` over a batch whose teacher logits may be missing (NaN) on some rows.
+
+    Rows the teacher never scored (a mapped teacher, see ``models.training.teacher_map``) keep the
+    hard-label loss alone: with a share ``k`` of the batch known, the loss is
+    ``(1 - α·k) · CE + α·k · KD(known rows)``, which is the plain mix when every row is known.
+    """
+    import torch
+
+    known = np.isfinite(teacher_rows).all(axis=1)
+    k = float(known.mean())
+    if k == 0.0:
+        return ce
+    sel = torch.from_numpy(np.flatnonzero(known)).to(logits.device)
+    kd = distillation_loss(logits.index_select(0, sel), torch.from_numpy(teacher_rows[known]).to(logits.device), temperature)
+    return (1 - alpha * k) * ce + alpha * k * kd
 
 
 def predict_logits(model, seqs: list[list[int]], device, batch_size: int = 64) -> np.ndarray:
@@ -189,8 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             logits = model(ids_t, mask_t, torch.zeros_like(ids_t))
             loss = loss_fn(logits, torch.from_numpy(tr.labels[idx]).to(device))
             if teacher is not None:
-                loss = (1 - args.kd_alpha) * loss + args.kd_alpha * distillation_loss(
-                    logits, torch.from_numpy(teacher[idx]).to(device), args.kd_temp)
+                loss = mixed_distillation(loss, logits, teacher[idx], args.kd_alpha, args.kd_temp)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()

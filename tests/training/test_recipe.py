@@ -193,6 +193,57 @@ def test_distillation_loss_is_zero_only_when_student_matches_teacher():
     assert far > near > 0.0
 
 
+def test_mixed_distillation_uses_the_teacher_only_where_it_scored_the_row():
+    import torch
+
+    ce = torch.tensor(1.5)
+    student = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.5], [1.0, 1.0, 1.0]])
+    teacher = np.array([[0.0, 4.0, 0.0], [1.0, 0.0, 2.0], [3.0, 0.0, 0.0]], dtype=np.float32)
+    full = train.mixed_distillation(ce, student, teacher, 0.6, 2.0)
+    assert full.item() == pytest.approx((0.4 * ce + 0.6 * train.distillation_loss(student, torch.from_numpy(teacher), 2.0)).item())
+    # No teacher row: the hard-label loss alone.
+    assert train.mixed_distillation(ce, student, np.full_like(teacher, np.nan), 0.6, 2.0).item() == pytest.approx(1.5)
+    # Two of three rows known: the KD term covers those two, weighted by their share.
+    part = teacher.copy()
+    part[1] = np.nan
+    kd = train.distillation_loss(student[[0, 2]], torch.from_numpy(teacher[[0, 2]]), 2.0)
+    want = (1 - 0.6 * 2 / 3) * 1.5 + 0.6 * 2 / 3 * kd.item()
+    assert train.mixed_distillation(ce, student, part, 0.6, 2.0).item() == pytest.approx(want, rel=1e-5)
+
+
+def test_teacher_map_carries_logits_by_text_and_label_and_train_accepts_the_gaps(built, tmp_path):
+    from models.training import teacher_map
+
+    _, out = built
+    new_rows = rows(out / "train.jsonl.gz")
+    # An "older build": the same rows less the first three, one relabelled, in another order.
+    old_rows = [dict(r) for r in reversed(new_rows[3:])]
+    old_rows[0]["label"] = "jailbreak" if old_rows[0]["label"] != "jailbreak" else "benign"
+    teacher = np.arange(len(old_rows) * 8, dtype=np.float32).reshape(-1, 8)
+    mapped = teacher_map.map_logits(teacher, old_rows, new_rows)
+    assert mapped.shape == (len(new_rows), 8)
+    assert np.isnan(mapped[:3]).all() and np.isnan(mapped[-1]).all()  # new rows, and the relabelled one
+    for j in range(3, len(new_rows) - 1):
+        assert (mapped[j] == teacher[len(new_rows) - 1 - j]).all()
+    with pytest.raises(ValueError):
+        teacher_map.map_logits(teacher[:-1], old_rows, new_rows)
+
+    # The command line: writes the logits with the new file's sha, and train.py distils from them.
+    old_dir = tmp_path / "old"
+    old_dir.mkdir()
+    with gzip.open(old_dir / "train.jsonl.gz", "wt") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in old_rows)
+    np.save(tmp_path / "old_logits.npy", teacher)
+    assert teacher_map.main(["--teacher-logits", str(tmp_path / "old_logits.npy"), "--teacher-data", str(old_dir),
+                             "--data", str(out), "--out", str(tmp_path / "mapped")]) == 0
+    report = json.loads((tmp_path / "mapped" / "teacher_map.json").read_text())
+    assert report["rows"] == len(new_rows) and report["carried_over"] == len(new_rows) - 4
+    assert train.main(["--data", str(out), "--tiny-random", "--max-steps", "2", "--eval-every", "1", "--batch-size", "8",
+                       "--max-val", "16", "--out", str(tmp_path / "student"),
+                       "--teacher-logits", str(tmp_path / "mapped" / "train_logits.npy")]) == 0
+    assert (tmp_path / "student" / "best.pt").exists()
+
+
 def test_threshold_choice_meets_the_false_alarm_budget():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 8, 2000)
