@@ -9,6 +9,7 @@ and speed, and it often beats every ingredient (Wortsman et al., 2022, "Model so
 start means the same base, kept layers and seed (the seed draws the classification head), or the
 same ``--init-from`` run; runs that do not share one are refused unless ``--allow-different-starts``
 (a diagnosis: their heads began in different places, so their average is rarely a good model).
+The ``--init-from`` chain is followed to its first run, so a run and its continuation share a start.
 Every candidate is scored as ``export`` would ship it: temperature fitted on validation,
 per-class thresholds for a benign false-alarm budget, then macro-F1 at those thresholds.
 
@@ -58,6 +59,23 @@ def score(logits: np.ndarray, y: np.ndarray, budget: float) -> dict:
             "recall": {LABELS[c]: round(float((pred[y == c] == c).mean()), 4) for c in range(len(LABELS)) if (y == c).any()}}
 
 
+def start_of(cfg: dict, depth: int = 32) -> str:
+    """Where a run's weights began: the seed of the first run in its ``--init-from`` chain.
+
+    A run continued from another (``--init-from``) starts where that run started, so a run and
+    its continuation, or two continuations of one run, share a start (averaging them is
+    interpolating along one fine-tuning path). A link whose ``train_config.json`` cannot be read
+    is its own start, named by its path.
+    """
+    init = cfg.get("init_from")
+    if not init:
+        return f"seed {cfg.get('seed')}"
+    parent = Path(init) / "train_config.json"
+    if depth <= 0 or not parent.is_file():
+        return str(init)
+    return start_of(json.loads(parent.read_text()), depth - 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, nargs="+", required=True, help="training outputs (best.pt, train_config.json)")
@@ -80,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     bases = {c["base"] for c in cfgs}
     if len(layers) != 1 or len(bases) != 1:
         sys.exit(f"soup: runs must share their base and kept layers (got layers {sorted(layers)}, bases {sorted(bases)})")
-    starts = {str(c.get("init_from")) if c.get("init_from") else f"seed {c.get('seed')}" for c in cfgs}
+    starts = {start_of(c) for c in cfgs}
     if len(starts) != 1 and not args.allow_different_starts:
         sys.exit(f"soup: runs start from different weights ({', '.join(sorted(starts))}); "
                  "train them from one seed or one --init-from run, or pass --allow-different-starts")

@@ -450,6 +450,29 @@ def test_soup_averages_runs_and_keeps_the_best_on_validation(built):
     assert export.main(["--run", str(dest), "--data", str(out), "--out", str(root / "soup_model"), "--max-val", "32"]) == 0
 
 
+def test_soup_follows_init_from_to_the_first_run(tmp_path):
+    from models.training import soup
+
+    def run(name: str, **cfg) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "train_config.json").write_text(json.dumps(cfg))
+        return d
+
+    student = run("student", seed=3, init_from=None)
+    continued = run("continued", seed=1, init_from=str(student))
+    again = run("again", seed=5, init_from=str(continued))
+    other = run("other", seed=4, init_from=None)
+    cfg = lambda d: json.loads((d / "train_config.json").read_text())  # noqa: E731
+    # A run, its continuation and the continuation's continuation began from the same weights.
+    assert soup.start_of(cfg(student)) == soup.start_of(cfg(continued)) == soup.start_of(cfg(again)) == "seed 3"
+    assert soup.start_of(cfg(other)) == "seed 4"
+    # A link that cannot be read is its own start; a loop ends.
+    assert soup.start_of({"seed": 1, "init_from": str(tmp_path / "gone")}) == str(tmp_path / "gone")
+    loop = run("loop", seed=2, init_from=str(tmp_path / "loop"))
+    assert soup.start_of(cfg(loop)) == str(loop)
+
+
 def test_manifest_thresholds_round_up_so_rounding_never_adds_alarms():
     th = np.array([0.0, 0.98017, 0.5, 0.95332, 0.99999, 0.123449999])
     out = export.manifest_thresholds(th)
