@@ -344,6 +344,31 @@ def test_admin_commands_are_benign_bare_commands_one_template_per_group():
     assert not any(re.search(r"[;|&]\s*(whoami|id|uname)\b|\$\((curl|wget)", r.text) for r in rows)
 
 
+def test_network_exfil_templates_carry_local_data_and_their_tools_have_benign_twins():
+    import random
+    import re
+
+    from faker import Faker
+
+    from models.training import generators as G
+
+    fake = Faker()
+    fake.seed_instance(4)
+    rows_ = list(G.gen_network_exfil(random.Random(4), fake, 1200))
+    assert {r.label for r in rows_} == {"data_exfiltration"} and {r.source for r in rows_} == {"gen_network_exfil"}
+    # Every template is drawn, one group per template (and carrier), and the host slot is filled.
+    assert {int(r.group.split(":")[3]) for r in rows_} == set(range(len(G.NETWORK_EXFIL)))
+    assert not any("{host}" in r.text for r in rows_)
+    tools = re.compile(r"\b(nslookup|dig|host|ping|telnet|nc|openssl|Resolve-DnsName|Test-NetConnection|curl)\b")
+    local = re.compile(r"\$\(|\$env:|%USERNAME%|<\s*~|\||\.aws|\.ssh|\.env|\.netrc|/etc/")
+    for template in G.NETWORK_EXFIL:
+        tool = tools.search(template)
+        # The tool is one an administrator also runs bare (a benign twin in ADMIN_COMMANDS) ...
+        assert tool and any(re.match(rf"(sudo )?{re.escape(tool.group(1))}\b", c) for c in G.ADMIN_COMMANDS), template
+        # ... and what makes the template exfiltration is local data spliced in or piped through.
+        assert local.search(template), template
+
+
 def test_init_from_starts_from_the_earlier_run(built):
     import torch
 
