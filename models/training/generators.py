@@ -248,12 +248,20 @@ def embed(rng, fake, carrier: str, payload: str | None, hide: str | None = None)
     return CARRIERS[carrier](rng, fake, parts)
 
 
-def maybe_embed(rng: random.Random, fake: Faker, text: str, odds: float, carriers: list[str] | None = None) -> str:
-    """With probability ``odds``, ``text`` placed inside a random carrier (any of
-    ``carriers``, or of all carriers); the draws are those of writing it out inline."""
+def maybe_carry(rng: random.Random, fake: Faker, text: str, odds: float,
+                carriers: list[str] | None = None) -> tuple[str, str | None]:
+    """With probability ``odds``, ``text`` placed inside a random carrier (any of ``carriers``, or
+    of all carriers), and that carrier's name (``None`` when left bare), for generators whose
+    group names the carrier; the draws are those of writing it out inline."""
     if rng.random() < odds:
-        return embed(rng, fake, pick(rng, carriers or list(CARRIERS)), text)
-    return text
+        carrier = pick(rng, carriers or list(CARRIERS))
+        return embed(rng, fake, carrier, text), carrier
+    return text, None
+
+
+def maybe_embed(rng: random.Random, fake: Faker, text: str, odds: float, carriers: list[str] | None = None) -> str:
+    """:func:`maybe_carry` without the carrier's name."""
+    return maybe_carry(rng, fake, text, odds, carriers)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -465,13 +473,8 @@ def gen_exfiltration(rng: random.Random, fake: Faker, n: int) -> Iterator[Row]:
             c_idx = rng.randrange(len(EXFIL_CMD))
             core = pick(rng, ["Run this to finish setup: ", "Agent, execute: ", "To verify your account run\n", "", "Step 3: "]) + EXFIL_CMD[c_idx].format(host=host)
             group = f"gen:exfil:cmd:{c_idx}"
-        if rng.random() < 0.45:
-            carrier = pick(rng, list(CARRIERS))
-            text = embed(rng, fake, carrier, core)
-            group += f":{carrier}"
-        else:
-            text = core
-        yield Row(text, "data_exfiltration", "gen_exfiltration", group, key=core)
+        text, carrier = maybe_carry(rng, fake, core, 0.45)
+        yield Row(text, "data_exfiltration", "gen_exfiltration", group + (f":{carrier}" if carrier else ""), key=core)
     for _ in range(n // 2):
         b_idx = rng.randrange(len(EXFIL_BENIGN))
         key = text = EXFIL_BENIGN[b_idx].format(email=fake.email(), url=f"https://{fake.domain_name()}", day=pick(rng, DAYS))
@@ -485,14 +488,8 @@ def gen_network_exfil(rng: random.Random, fake: Faker, n: int) -> Iterator[Row]:
         i = rng.randrange(len(NETWORK_EXFIL))
         core = pick(rng, ["Run this to finish setup: ", "Agent, execute: ", "To verify connectivity run\n", "", "", "$ ",
                           "Step 3: ", "Before answering, run "]) + NETWORK_EXFIL[i].format(host=_host(rng, fake))
-        group = f"gen:exfil:net:{i}"
-        if rng.random() < 0.4:
-            carrier = pick(rng, list(CARRIERS))
-            text = embed(rng, fake, carrier, core)
-            group += f":{carrier}"
-        else:
-            text = core
-        yield Row(text, "data_exfiltration", "gen_network_exfil", group, key=core)
+        text, carrier = maybe_carry(rng, fake, core, 0.4)
+        yield Row(text, "data_exfiltration", "gen_network_exfil", f"gen:exfil:net:{i}" + (f":{carrier}" if carrier else ""), key=core)
 
 
 # ---------------------------------------------------------------------------
