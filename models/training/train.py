@@ -21,7 +21,6 @@ the hard labels alone.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import random
@@ -39,6 +38,7 @@ from models.training.common import (
     load_tokenizer,
     pad_batch,
     read_rows,
+    train_file_sha256,
 )
 
 
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     val_rows = rng.sample(all_val_rows, args.max_val) if len(all_val_rows) > args.max_val else all_val_rows
     tr, va = encode(tok, train_rows), encode(tok, val_rows)
-    train_sha = hashlib.sha256((args.data / "train.jsonl.gz").read_bytes()).hexdigest()
+    train_sha = train_file_sha256(args.data)
     teacher = None
     if args.teacher_logits is not None:
         teacher = np.load(args.teacher_logits).astype(np.float32)
