@@ -71,8 +71,13 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | None, tiny: bool = False):
-    """MiniLM encoder (optionally pruned to ``keep_layers``) + masked mean pooling + linear head."""
+def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | None, tiny: bool = False,
+                ffn_size: int | None = None):
+    """MiniLM encoder (optionally pruned to ``keep_layers``) + masked mean pooling + linear head.
+
+    ``ffn_size`` cuts every feed-forward block to that many neurons (the first ones: the shape a
+    pruned checkpoint needs before ``load_state_dict``; :func:`shrink_ffn` chooses by importance).
+    """
     import torch
     from transformers import BertConfig, BertModel
 
@@ -98,4 +103,53 @@ def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | Non
         if keep_layers:
             enc.encoder.layer = torch.nn.ModuleList([enc.encoder.layer[i] for i in keep_layers])
             enc.config.num_hidden_layers = len(keep_layers)
-    return Classifier(enc, enc.config.hidden_size)
+    model = Classifier(enc, enc.config.hidden_size)
+    if ffn_size and ffn_size != ffn_size_of(model):
+        shrink_ffn(model, ffn_size)
+    return model
+
+
+def ffn_size_of(model_or_state) -> int:
+    """Neurons in the first feed-forward block of a model or a state dict."""
+    sd = model_or_state if isinstance(model_or_state, dict) else model_or_state.state_dict()
+    return int(sd["encoder.encoder.layer.0.intermediate.dense.weight"].shape[0])
+
+
+def ffn_importance(layer):
+    """A score per feed-forward neuron: norm of its input row times norm of its output column.
+
+    A neuron whose weights in or out are small contributes little to the block's output
+    (GELU(x) is close to linear in scale), so the lowest scores are pruned first.
+    """
+    w_in = layer.intermediate.dense.weight  # [ffn, hidden]
+    w_out = layer.output.dense.weight  # [hidden, ffn]
+    return w_in.norm(dim=1) * w_out.norm(dim=0)
+
+
+def shrink_ffn(model, size: int, by_importance: bool = False) -> None:
+    """Cut each encoder layer's feed-forward block to ``size`` neurons, in place.
+
+    With ``by_importance`` the neurons kept are those with the highest :func:`ffn_importance`
+    (in their original order); otherwise the first ``size`` (only the shape matters, as before
+    loading a pruned checkpoint). Removing neuron j drops row j of the input projection, its bias
+    and column j of the output projection, so a kept neuron computes exactly what it did.
+    """
+    import torch
+
+    for layer in model.encoder.encoder.layer:
+        inter, out = layer.intermediate.dense, layer.output.dense
+        if not 0 < size <= inter.out_features:
+            raise ValueError(f"ffn size {size} outside 1..{inter.out_features}")
+        if by_importance:
+            keep = torch.topk(ffn_importance(layer), size).indices.sort().values
+        else:
+            keep = torch.arange(size)
+        new_in = torch.nn.Linear(inter.in_features, size)
+        new_out = torch.nn.Linear(size, out.out_features)
+        with torch.no_grad():
+            new_in.weight.copy_(inter.weight[keep])
+            new_in.bias.copy_(inter.bias[keep])
+            new_out.weight.copy_(out.weight[:, keep])
+            new_out.bias.copy_(out.bias)
+        layer.intermediate.dense, layer.output.dense = new_in, new_out
+    model.encoder.config.intermediate_size = size

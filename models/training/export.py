@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = json.loads((args.run / "train_config.json").read_text())
     base = Path(cfg["base"])
-    model = build_model(base, len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False))
+    model = build_model(base, len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False),
+                        ffn_size=cfg.get("ffn_size"))
     model.load_state_dict(torch.load(args.run / "best.pt", map_location="cpu"))
     args.out.mkdir(parents=True, exist_ok=True)
     fp32 = args.run / "l2_classifier.fp32.onnx"

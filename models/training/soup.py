@@ -30,7 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-from models.training.common import LABELS, build_model, encode, load_tokenizer, read_rows, softmax
+from models.training.common import (
+    LABELS,
+    build_model,
+    encode,
+    ffn_size_of,
+    load_tokenizer,
+    read_rows,
+    softmax,
+)
 
 
 def average(states: list[dict]) -> dict:
@@ -96,20 +104,23 @@ def main(argv: list[str] | None = None) -> int:
     cfgs = [json.loads((r / "train_config.json").read_text()) for r in args.runs]
     layers = {tuple(c.get("keep_layers") or ()) for c in cfgs}
     bases = {c["base"] for c in cfgs}
-    if len(layers) != 1 or len(bases) != 1:
-        sys.exit(f"soup: runs must share their base and kept layers (got layers {sorted(layers)}, bases {sorted(bases)})")
+    states = [torch.load(r / "best.pt", map_location="cpu") for r in args.runs]
+    ffn = {ffn_size_of(s) for s in states}
+    if len(layers) != 1 or len(bases) != 1 or len(ffn) != 1:
+        sys.exit(f"soup: runs must share their base, kept layers and feed-forward size "
+                 f"(got layers {sorted(layers)}, bases {sorted(bases)}, ffn sizes {sorted(ffn)})")
     starts = {start_of(c) for c in cfgs}
     if len(starts) != 1 and not args.allow_different_starts:
         sys.exit(f"soup: runs start from different weights ({', '.join(sorted(starts))}); "
                  "train them from one seed or one --init-from run, or pass --allow-different-starts")
     base = Path(cfgs[0]["base"])
-    model = build_model(base, len(LABELS), cfgs[0].get("keep_layers"), tiny=cfgs[0].get("tiny_random", False))
+    model = build_model(base, len(LABELS), cfgs[0].get("keep_layers"), tiny=cfgs[0].get("tiny_random", False),
+                        ffn_size=ffn_size_of(states[0]))
     tok = load_tokenizer(base / "tokenizer.json", int(cfgs[0]["max_length"]))
     val = read_rows(args.data / "val.jsonl.gz")
     if args.max_val:
         val = val[: args.max_val]
     enc = encode(tok, val)
-    states = [torch.load(r / "best.pt", map_location="cpu") for r in args.runs]
 
     def evaluate(state: dict) -> dict:
         model.load_state_dict(state)

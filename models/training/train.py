@@ -35,9 +35,11 @@ from models.training.common import (
     base_model_dir,
     build_model,
     encode,
+    ffn_size_of,
     load_tokenizer,
     pad_batch,
     read_rows,
+    shrink_ffn,
     train_file_sha256,
 )
 
@@ -122,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
     ap.add_argument("--time-budget-min", type=float, default=0, help="stop after this many minutes (0 = none)")
     ap.add_argument("--max-val", type=int, default=4000, help="validation rows used for early stopping")
+    ap.add_argument("--ffn-size", type=int, default=0,
+                    help="prune every feed-forward block to this many neurons, keeping the most important "
+                         "(after --init-from; 0 = keep the size)")
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix at its pre-trained values (faster on CPU)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
@@ -167,9 +172,15 @@ def main(argv: list[str] | None = None) -> int:
                              f"({teacher_cfg} records a different train_sha256)")
 
     keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
-    model = build_model(base, len(LABELS), keep, tiny=args.tiny_random).to(device)
+    model = build_model(base, len(LABELS), keep, tiny=args.tiny_random)
     if args.init_from is not None:
-        model.load_state_dict(torch.load(args.init_from / "best.pt", map_location=device))
+        state = torch.load(args.init_from / "best.pt", map_location="cpu")
+        if ffn_size_of(state) != ffn_size_of(model):  # the checkpoint was itself pruned
+            shrink_ffn(model, ffn_size_of(state))
+        model.load_state_dict(state)
+    if args.ffn_size and args.ffn_size != ffn_size_of(model):
+        shrink_ffn(model, args.ffn_size, by_importance=True)
+    model = model.to(device)
     if args.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
 
@@ -194,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    config.update(base=str(base), train_sha256=train_sha, keep_layers=keep, labels=LABELS, class_weights=weights.round(4).tolist(),
+    config.update(base=str(base), train_sha256=train_sha, keep_layers=keep, ffn_size=ffn_size_of(model), labels=LABELS, class_weights=weights.round(4).tolist(),
                   train_rows=len(train_rows), val_rows=len(val_rows), total_steps=total, device=str(device))
     (args.out / "train_config.json").write_text(json.dumps(config, indent=1))
     print(f"train {len(train_rows)} rows, val {len(val_rows)}, {total} steps on {device}", flush=True)

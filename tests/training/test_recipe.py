@@ -507,3 +507,57 @@ def test_manifest_thresholds_round_up_so_rounding_never_adds_alarms():
     probs = np.array([[0.0199, 0.9801] + [0.0] * 6])
     chosen = np.array([0.0, 0.98014] + [0.5] * 6)
     assert export.decide(probs, np.round(chosen, 4))[0] == 1 and export.decide(probs, export.manifest_thresholds(chosen))[0] == 0
+
+
+def test_shrink_ffn_keeps_the_most_important_neurons_exactly():
+    import torch
+
+    from models.training.common import build_model, ffn_importance, ffn_size_of, shrink_ffn
+
+    torch.manual_seed(0)
+    full = build_model(None, 8, None, tiny=True).eval()
+    scores = [ffn_importance(layer).detach().clone() for layer in full.encoder.encoder.layer]
+    pruned = build_model(None, 8, None, tiny=True).eval()
+    pruned.load_state_dict(full.state_dict())
+    shrink_ffn(pruned, 24, by_importance=True)
+    assert ffn_size_of(pruned) == 24 and pruned.encoder.config.intermediate_size == 24
+    # The pruned network equals the full one with the dropped neurons' output columns zeroed:
+    # every kept neuron computes what it did, and the dropped ones were the least important.
+    with torch.no_grad():
+        for layer, s in zip(full.encoder.encoder.layer, scores, strict=True):
+            dropped = torch.topk(s, len(s) - 24, largest=False).indices
+            layer.output.dense.weight[:, dropped] = 0.0
+            assert s[dropped].max() <= torch.topk(s, 24).values.min()
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 2088, 102, 0, 0]])
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        assert torch.allclose(full(ids, mask, torch.zeros_like(ids)), pruned(ids, mask, torch.zeros_like(ids)), atol=1e-5)
+    with pytest.raises(ValueError, match="outside"):
+        shrink_ffn(pruned, 25)
+
+
+def test_ffn_pruned_run_trains_exports_and_continues(built):
+    import onnx
+    import torch
+
+    from models.training import soup
+    from models.training.common import ffn_size_of
+
+    root, out = built
+    full, pruned, again = root / "ffn_full", root / "ffn_pruned", root / "ffn_again"
+    common = ["--data", str(out), "--tiny-random", "--eval-every", "1", "--batch-size", "8", "--max-val", "16", "--max-steps", "1"]
+    assert train.main([*common, "--out", str(full)]) == 0
+    assert train.main([*common, "--out", str(pruned), "--init-from", str(full), "--ffn-size", "16"]) == 0
+    assert json.loads((pruned / "train_config.json").read_text())["ffn_size"] == 16
+    assert ffn_size_of(torch.load(pruned / "best.pt")) == 16
+    # A pruned checkpoint is a valid --init-from: the model takes its shape before loading.
+    assert train.main([*common, "--out", str(again), "--init-from", str(pruned), "--lr", "0"]) == 0
+    assert ffn_size_of(torch.load(again / "best.pt")) == 16
+    model_dir = root / "ffn_model"
+    assert export.main(["--run", str(pruned), "--data", str(out), "--out", str(model_dir), "--max-val", "16"]) == 0
+    graph = onnx.load(str(model_dir / "l2_classifier.onnx")).graph
+    shapes = {tuple(d.dims) for d in graph.initializer}
+    assert (32, 16) in shapes and (32, 64) not in shapes  # the tiny BERT's 64-neuron block, cut to 16
+    with pytest.raises(SystemExit, match="feed-forward size"):
+        soup.main(["--data", str(out), "--out", str(root / "ffn_soup"), "--max-val", "16",
+                   "--runs", str(full), str(pruned), "--allow-different-starts"])
