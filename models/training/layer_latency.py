@@ -2,6 +2,7 @@
 
     python -m models.training.layer_latency [--layers 6,4,3,2] [--tokens 64] [--runs 300]
     python -m models.training.layer_latency --ab models/l2_classifier.onnx [--rounds 60]
+    python -m models.training.layer_latency --compare models OTHER_MODEL_DIR [--rounds 60]
 
 Builds each pruned variant from the base weights (the head is untrained: latency
 does not depend on the weights), exports FP32 and INT8 ONNX to a temporary folder
@@ -10,6 +11,9 @@ and times one-thread inference on a fixed-length input after a warm-up.
 ``--ab MODEL`` times one model with onnxruntime's full fusions against the app's
 session (:data:`desktop.detection.model.DISABLED_OPTIMIZERS` off), interleaved in
 short bursts so that the VM's drift hits both alike.
+
+``--compare DIR DIR ...`` times the app's runner (``OnnxClassifier.predict_windows``:
+tokenisation, windowing, session, softmax) on model folders, interleaved the same way.
 """
 
 from __future__ import annotations
@@ -69,14 +73,41 @@ def ab_fusion(path: Path, tokens: int, rounds: int, burst: int = 25) -> None:
         print(f"  {name}: p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms")
 
 
+def compare_dirs(dirs: list[Path], tokens: int, rounds: int, burst: int = 25) -> None:
+    from desktop.bench import text_of_tokens
+    from desktop.detection.model import OnnxClassifier
+
+    clfs = {str(d): OnnxClassifier.from_dir(d, threads=1) for d in dirs}
+    text = text_of_tokens(tokens, next(iter(clfs.values())).count_tokens)
+    times: dict[str, list[float]] = {name: [] for name in clfs}
+    for clf in clfs.values():
+        for _ in range(50):
+            clf.predict_windows(text)
+    for _ in range(rounds):
+        for name, clf in clfs.items():
+            for _ in range(burst):
+                start = time.perf_counter()
+                clf.predict_windows(text)
+                times[name].append((time.perf_counter() - start) * 1000.0)
+    print(f"predict_windows, {tokens} tokens, 1 thread, {rounds} interleaved rounds of {burst} runs")
+    for name, t in times.items():
+        p50, p95, p99 = (float(np.percentile(t, q)) for q in (50, 95, 99))
+        print(f"  {name}: p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", default="6,4,3,2")
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--ab", type=Path, default=None, help="A/B an ONNX model: default fusions against the app's session")
+    ap.add_argument("--compare", type=Path, nargs="+", default=None,
+                    help="time the app's runner on these model folders, interleaved")
     ap.add_argument("--rounds", type=int, default=60)
     args = ap.parse_args(argv)
+    if args.compare:
+        compare_dirs(args.compare, args.tokens, args.rounds)
+        return 0
     if args.ab:
         ab_fusion(args.ab, args.tokens, args.rounds)
         return 0

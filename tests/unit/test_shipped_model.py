@@ -169,6 +169,14 @@ def test_layer_latency_ab_times_both_sessions(capsys):
     assert "default fusions: p50" in out and "fusions off: SkipLayerNormFusion): p50" in out
 
 
+def test_layer_latency_compare_times_each_model_folder(capsys):
+    from models.training import layer_latency
+
+    assert layer_latency.main(["--compare", str(MODEL_DIR), str(MODEL_DIR), "--rounds", "1", "--tokens", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "predict_windows, 16 tokens" in out and out.count(f"{MODEL_DIR}: p50") == 1
+
+
 @pytest.mark.parametrize("payload", ["'|id|'", "a;/usr/bin/id;", "a|id"])
 def test_bare_injection_payloads_are_caught(detector, classifier, payload):
     """Payloads a model scores around its threshold: where it stays under, the metacharacter rule backs it."""
