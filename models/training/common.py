@@ -71,12 +71,10 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | None, tiny: bool = False,
-                ffn_size: int | None = None):
+def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | None, tiny: bool = False):
     """MiniLM encoder (optionally pruned to ``keep_layers``) + masked mean pooling + linear head.
 
-    ``ffn_size`` cuts every feed-forward block to that many neurons (the first ones: the shape a
-    pruned checkpoint needs before ``load_state_dict``; :func:`shrink_ffn` chooses by importance).
+    Load a run's weights with :func:`load_weights`, which also fits a pruned run's feed-forward size.
     """
     import torch
     from transformers import BertConfig, BertModel
@@ -103,10 +101,15 @@ def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | Non
         if keep_layers:
             enc.encoder.layer = torch.nn.ModuleList([enc.encoder.layer[i] for i in keep_layers])
             enc.config.num_hidden_layers = len(keep_layers)
-    model = Classifier(enc, enc.config.hidden_size)
-    if ffn_size and ffn_size != ffn_size_of(model):
-        shrink_ffn(model, ffn_size)
-    return model
+    return Classifier(enc, enc.config.hidden_size)
+
+
+def load_weights(model, state: dict) -> None:
+    """``model.load_state_dict(state)``, after cutting the model's feed-forward blocks to the
+    checkpoint's size when the run was pruned (``--ffn-size``): the shape comes from the weights."""
+    if ffn_size_of(state) != ffn_size_of(model):
+        shrink_ffn(model, ffn_size_of(state))
+    model.load_state_dict(state)
 
 
 def ffn_size_of(model_or_state) -> int:
@@ -130,8 +133,8 @@ def shrink_ffn(model, size: int, by_importance: bool = False) -> None:
     """Cut each encoder layer's feed-forward block to ``size`` neurons, in place.
 
     With ``by_importance`` the neurons kept are those with the highest :func:`ffn_importance`
-    (in their original order); otherwise the first ``size`` (only the shape matters, as before
-    loading a pruned checkpoint). Removing neuron j drops row j of the input projection, its bias
+    (in their original order); otherwise the first ``size`` (only the shape matters, as in
+    :func:`load_weights`). Removing neuron j drops row j of the input projection, its bias
     and column j of the output projection, so a kept neuron computes exactly what it did.
     """
     import torch

@@ -32,6 +32,7 @@ from models.training.common import (
     encode,
     ffn_size_of,
     load_tokenizer,
+    load_weights,
     read_rows,
     softmax,
 )
@@ -191,9 +192,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = json.loads((args.run / "train_config.json").read_text())
     base = Path(cfg["base"])
-    model = build_model(base, len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False),
-                        ffn_size=cfg.get("ffn_size"))
-    model.load_state_dict(torch.load(args.run / "best.pt", map_location="cpu"))
+    model = build_model(base, len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False))
+    load_weights(model, torch.load(args.run / "best.pt", map_location="cpu"))
     args.out.mkdir(parents=True, exist_ok=True)
     fp32 = args.run / "l2_classifier.fp32.onnx"
     int8 = args.out / "l2_classifier.onnx"

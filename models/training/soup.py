@@ -36,6 +36,7 @@ from models.training.common import (
     encode,
     ffn_size_of,
     load_tokenizer,
+    load_weights,
     read_rows,
     softmax,
 )
@@ -114,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"soup: runs start from different weights ({', '.join(sorted(starts))}); "
                  "train them from one seed or one --init-from run, or pass --allow-different-starts")
     base = Path(cfgs[0]["base"])
-    model = build_model(base, len(LABELS), cfgs[0].get("keep_layers"), tiny=cfgs[0].get("tiny_random", False),
-                        ffn_size=ffn_size_of(states[0]))
+    model = build_model(base, len(LABELS), cfgs[0].get("keep_layers"), tiny=cfgs[0].get("tiny_random", False))
     tok = load_tokenizer(base / "tokenizer.json", int(cfgs[0]["max_length"]))
     val = read_rows(args.data / "val.jsonl.gz")
     if args.max_val:
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     enc = encode(tok, val)
 
     def evaluate(state: dict) -> dict:
-        model.load_state_dict(state)
+        load_weights(model, state)
         return score(predict_logits(model, enc.ids, torch.device("cpu")), enc.labels, args.max_benign_fpr)
 
     single = {str(r): evaluate(s) for r, s in zip(args.runs, states, strict=True)}

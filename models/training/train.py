@@ -37,6 +37,7 @@ from models.training.common import (
     encode,
     ffn_size_of,
     load_tokenizer,
+    load_weights,
     pad_batch,
     read_rows,
     shrink_ffn,
@@ -174,10 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
     model = build_model(base, len(LABELS), keep, tiny=args.tiny_random)
     if args.init_from is not None:
-        state = torch.load(args.init_from / "best.pt", map_location="cpu")
-        if ffn_size_of(state) != ffn_size_of(model):  # the checkpoint was itself pruned
-            shrink_ffn(model, ffn_size_of(state))
-        model.load_state_dict(state)
+        load_weights(model, torch.load(args.init_from / "best.pt", map_location="cpu"))
     if args.ffn_size and args.ffn_size != ffn_size_of(model):
         shrink_ffn(model, args.ffn_size, by_importance=True)
     model = model.to(device)
