@@ -22,6 +22,8 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -40,59 +42,53 @@ def feed_for(sess, tokens: int) -> dict[str, np.ndarray]:
     return {i.name: feed[i.name] for i in sess.get_inputs()}
 
 
-def timed_runs(sess, feed: dict[str, np.ndarray], runs: int) -> list[float]:
+def timed_runs(call: Callable[[], object], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        sess.run(None, feed)
+        call()
         times.append((time.perf_counter() - t) * 1000)
     return times
 
 
 def time_session(path: Path, tokens: int, runs: int) -> tuple[float, float, float]:
     sess = build_session(path, threads=1)
-    feed = feed_for(sess, tokens)
-    timed_runs(sess, feed, 20)
-    times = timed_runs(sess, feed, runs)
+    run = partial(sess.run, None, feed_for(sess, tokens))
+    timed_runs(run, 20)
+    times = timed_runs(run, runs)
     return tuple(float(np.percentile(times, q)) for q in (50, 95, 99))
 
 
-def ab_fusion(path: Path, tokens: int, rounds: int, burst: int = 25) -> None:
-    sessions = {"onnxruntime default fusions": build_session(path, threads=1, disabled_optimizers=()),
-                "app session (fusions off: " + ", ".join(DISABLED_OPTIMIZERS) + ")": build_session(path, threads=1)}
-    feeds = {name: feed_for(s, tokens) for name, s in sessions.items()}
-    times: dict[str, list[float]] = {name: [] for name in sessions}
-    for name, s in sessions.items():
-        timed_runs(s, feeds[name], 50)
+def interleaved(calls: dict[str, Callable[[], object]], title: str, rounds: int, burst: int = 25) -> None:
+    """Warm each call up, then time them in turn, ``burst`` runs each, for ``rounds`` rounds, so
+    that the VM's drift hits every one alike; print p50/p95/p99 per call."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():
+        timed_runs(call, 50)
     for _ in range(rounds):
-        for name, s in sessions.items():
-            times[name] += timed_runs(s, feeds[name], burst)
-    print(f"{path.name}, {tokens} tokens, 1 thread, {rounds} interleaved rounds of {burst} runs")
+        for name, call in calls.items():
+            times[name] += timed_runs(call, burst)
+    print(f"{title}, 1 thread, {rounds} interleaved rounds of {burst} runs")
     for name, t in times.items():
         p50, p95, p99 = (float(np.percentile(t, q)) for q in (50, 95, 99))
         print(f"  {name}: p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms")
 
 
-def compare_dirs(dirs: list[Path], tokens: int, rounds: int, burst: int = 25) -> None:
+def ab_fusion(path: Path, tokens: int, rounds: int) -> None:
+    sessions = {"onnxruntime default fusions": build_session(path, threads=1, disabled_optimizers=()),
+                "app session (fusions off: " + ", ".join(DISABLED_OPTIMIZERS) + ")": build_session(path, threads=1)}
+    calls = {name: partial(s.run, None, feed_for(s, tokens)) for name, s in sessions.items()}
+    interleaved(calls, f"{path.name}, {tokens} tokens", rounds)
+
+
+def compare_dirs(dirs: list[Path], tokens: int, rounds: int) -> None:
     from desktop.bench import text_of_tokens
     from desktop.detection.model import OnnxClassifier
 
     clfs = {str(d): OnnxClassifier.from_dir(d, threads=1) for d in dirs}
     text = text_of_tokens(tokens, next(iter(clfs.values())).count_tokens)
-    times: dict[str, list[float]] = {name: [] for name in clfs}
-    for clf in clfs.values():
-        for _ in range(50):
-            clf.predict_windows(text)
-    for _ in range(rounds):
-        for name, clf in clfs.items():
-            for _ in range(burst):
-                start = time.perf_counter()
-                clf.predict_windows(text)
-                times[name].append((time.perf_counter() - start) * 1000.0)
-    print(f"predict_windows, {tokens} tokens, 1 thread, {rounds} interleaved rounds of {burst} runs")
-    for name, t in times.items():
-        p50, p95, p99 = (float(np.percentile(t, q)) for q in (50, 95, 99))
-        print(f"  {name}: p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms")
+    interleaved({name: partial(clf.predict_windows, text) for name, clf in clfs.items()},
+                f"predict_windows, {tokens} tokens", rounds)
 
 
 def main(argv: list[str] | None = None) -> int:
