@@ -219,6 +219,8 @@ def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         value = run.group()
         groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(value)]
         sizes = [e - s for s, e in groups]
+        if _long_grouped_number(sizes):
+            continue
         found = _card_in_groups(value, groups, sizes)
         if found is None:
             continue
@@ -227,6 +229,15 @@ def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         note = ", a well-known test number" if number in _TEST_CARDS else ""
         hit = Hit(start, end, None, f"Payment card number ({brand}{note}, passes the Luhn check)")
         yield start, end, _demote(hit, text, start, end, "")
+
+
+def _long_grouped_number(sizes: list[int]) -> bool:
+    """One number longer than a card written in fours (a USPS tracking or account number).
+
+    "9400 1118 9922 3397 4512 53" holds a 16-digit window that can pass the Luhn check;
+    a card with its CVV or expiry fits in 20 digits, so longer uniform runs are not cards.
+    """
+    return len(sizes) >= 5 and sum(sizes) > 20 and all(s == 4 for s in sizes[:-1])
 
 
 def _card_in_groups(

@@ -73,6 +73,7 @@ def test_rejects_non_str() -> None:
         ("amex 3782 822463 10005", "3782 822463 10005", "American Express"),
         ("raw 4012888888881881 end", "4012888888881881", "Visa"),
         ("ref 12 4111 1111 1111 1111", "4111 1111 1111 1111", "Visa"),
+        ("4111 1111 1111 1111 1229", "4111 1111 1111 1111", "Visa"),  # expiry run on, still a card
     ],
 )
 def test_payment_cards(text: str, value: str, brand: str) -> None:
@@ -91,6 +92,9 @@ def test_payment_cards(text: str, value: str, brand: str) -> None:
         "4111 1111-1111 1111",  # mixed separators
         "41 1111 11111 11111",  # not a card layout
         "tracking 7993 0000 0000 0003",  # Luhn-valid, no issuer range
+        # A USPS tracking number whose digits 5-20 are a Luhn-valid Visa number:
+        # one long number in fours, not a card.
+        "USPS tracking number: 9400 4770 9011 4971 4171 69",
     ],
 )
 def test_not_cards(text: str) -> None:
