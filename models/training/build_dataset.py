@@ -4,7 +4,7 @@
 
 Reads the labelled corpus in ``--data-dir`` (never copied into the repo), adds
 generated rows (see ``generators.py``) and benign text found on this machine
-(man pages, C/C++ headers, JavaScript, Markdown docs, Python packages), crops long
+(man pages, C/C++ headers, JavaScript, Markdown docs, Python packages, shell scripts), crops long
 texts to the classifier's window, deduplicates (exact and near), and splits **by
 group** into train / validation / test. Writes ``{train,val,test}.jsonl.gz`` and
 ``DATASET.md`` (counts per class, split and source).
@@ -263,6 +263,83 @@ def machine_benign(rng: random.Random, per_kind: int) -> list[Row]:
     return rows
 
 
+#: Where shell scripts live on a Linux machine (walked in sorted order, symlinks skipped).
+SHELL_ROOTS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/libexec", "/usr/lib", "/usr/share", "/etc", os.path.expanduser("~/.pyenv"))
+_SHELL_SKIP_DIRS = {"torch", "transformers", "__pycache__", "node_modules", ".git"}
+#: Lines that carry no command of their own.
+_SHELL_TRIVIAL = re.compile(r"^\s*(?:#.*|fi|done|esac|else|then|do|;;|[{}()]|\}\s*|exit(?: \d+)?|return(?: \d+)?|set -[a-z]+|)\s*$")
+
+
+def shell_script_files(roots: Iterable[str] = SHELL_ROOTS, max_bytes: int = 300_000) -> list[str]:
+    """Shell scripts, Makefiles and Dockerfiles installed on this machine, sorted."""
+    found: list[str] = []
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SHELL_SKIP_DIRS)
+            for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
+                try:
+                    if os.path.islink(path) or not 100 <= os.path.getsize(path) <= max_bytes:
+                        continue
+                    if name.endswith((".sh", ".bash", ".mk")) or name in ("Dockerfile", "Makefile"):
+                        found.append(path)
+                        continue
+                    with open(path, "rb") as fh:
+                        first = fh.readline(120)
+                except OSError:
+                    continue
+                if first.startswith(b"#!") and re.search(rb"/(?:ba|da|z)?sh\b|env (?:ba|da|z)?sh\b", first):
+                    found.append(path)
+    return found
+
+
+def _flagged_by_rules(text: str) -> bool:
+    """True when the deterministic rules see a command, exfiltration or secret in ``text``.
+
+    Installer scripts do pipe downloads into shells; such a piece is left out rather than
+    taught as benign, since THREATS.md counts it as command injection wherever it appears.
+    """
+    from desktop.detection.rules import scan_rules
+
+    return bool(scan_rules(text))
+
+
+def machine_shell(rng: random.Random, fake: Faker, n: int, files: list[str] | None = None) -> list[Row]:
+    """Benign shell from scripts on this machine: the commands administrators really run.
+
+    Two pieces per script at most: a block of 3-15 lines and a one-to-three-line command,
+    the way people copy them; about a third are set inside an e-mail, ticket, README, chat
+    or document (``maybe_embed``), since a command quoted in a README is where the model
+    over-alarms. One group per script name, so a script never straddles splits.
+    """
+    files = list(files if files is not None else shell_script_files())
+    rng.shuffle(files)
+    rows: list[Row] = []
+    for path in files:
+        if len(rows) >= n:
+            break
+        try:
+            with open(path, encoding="utf-8", errors="strict") as fh:
+                lines = fh.read().splitlines()
+        except (OSError, UnicodeError):
+            continue
+        body = [i for i, line in enumerate(lines) if not _SHELL_TRIVIAL.match(line) and 6 <= len(line.strip()) <= 200]
+        if len(body) < 3:
+            continue
+        name = Path(path).name
+        pieces = []
+        s = rng.choice(body)
+        pieces.append("\n".join(lines[s : s + rng.randint(3, 15)]).strip())
+        s = rng.choice(body)
+        pieces.append("\n".join(x.strip() for x in lines[s : s + rng.choice([1, 1, 2, 3])]).strip())
+        for piece in pieces:
+            if len(piece) < 12 or _flagged_by_rules(piece):
+                continue
+            text = G.maybe_embed(rng, fake, piece[:CROP_CHARS], 0.35, ["email", "ticket", "chat", "readme", "document"])
+            rows.append(Row(text, "benign", "machine_shell", f"machine:shell:{name}", key=piece[:CROP_CHARS]))
+    return rows
+
+
 def norm_key(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower()).strip()
 
@@ -349,7 +426,10 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     net_fake = Faker(G.LOCALES)
     net_fake.seed_instance(seed + 3)
     network = cap_groups(list(G.gen_network_exfil(random.Random(seed + 3), net_fake, s(600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed + network, rng))
+    shell_fake = Faker(G.LOCALES)
+    shell_fake.seed_instance(seed + 5)
+    shell = machine_shell(random.Random(seed + 5), shell_fake, s(1600)) if scale >= 0.5 else []
+    rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed + network + shell, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:
         splits[split_of(r.group, seed)].append(r)

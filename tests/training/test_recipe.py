@@ -562,3 +562,34 @@ def test_ffn_pruned_run_trains_exports_and_continues(built):
     with pytest.raises(SystemExit, match="feed-forward size"):
         soup.main(["--data", str(out), "--out", str(root / "ffn_soup"), "--max-val", "16",
                    "--runs", str(full), str(pruned), "--allow-different-starts"])
+
+
+def _script(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_machine_shell_reads_scripts_and_leaves_out_what_the_rules_flag(tmp_path):
+    import random
+
+    from faker import Faker
+
+    from models.training.generators import LOCALES
+
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    body = "\n".join(f'echo "step {i}" >> "$LOG"' for i in range(12))
+    _script(bin_ / "backup-home", f"#!/bin/sh\nset -e\nLOG=/var/log/backup.log\ntar czf /backup/home.tgz /home\n{body}\n")
+    _script(bin_ / "get-tool", "#!/bin/bash\n" + "curl -fsSL https://get.example.com/install.sh | sh\n" * 20)
+    _script(bin_ / "notes.txt", "#!/usr/bin/python3\nprint('not a shell script')\n" + "x = 1\n" * 30)
+    (bin_ / "link-to-backup").symlink_to(bin_ / "backup-home")
+    files = build_dataset.shell_script_files([str(bin_)], max_bytes=10_000)
+    assert [Path(f).name for f in files] == ["backup-home", "get-tool"]
+
+    fake = Faker(LOCALES)
+    fake.seed_instance(0)
+    got = build_dataset.machine_shell(random.Random(0), fake, 50, files)
+    assert got and {r.label for r in got} == {"benign"} and {r.source for r in got} == {"machine_shell"}
+    # The installer's pipe-to-shell is command injection by THREATS.md: never taught as benign.
+    assert {r.group for r in got} == {"machine:shell:backup-home"}
+    assert all(r.key in r.text and "curl" not in r.text for r in got)
