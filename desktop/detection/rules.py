@@ -219,12 +219,12 @@ def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         value = run.group()
         groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(value)]
         sizes = [e - s for s, e in groups]
-        if _long_grouped_number(sizes):
-            continue
         found = _card_in_groups(value, groups, sizes)
         if found is None:
             continue
         first, last, number, brand = found
+        if first > 0 and _long_grouped_number(sizes):
+            continue
         start, end = run.start() + groups[first][0], run.start() + groups[last][1]
         note = ", a well-known test number" if number in _TEST_CARDS else ""
         hit = Hit(start, end, None, f"Payment card number ({brand}{note}, passes the Luhn check)")
@@ -232,10 +232,11 @@ def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
 
 
 def _long_grouped_number(sizes: list[int]) -> bool:
-    """One number longer than a card written in fours (a USPS tracking or account number).
+    """One number of more than 20 digits written in fours, such as a USPS tracking number.
 
-    "9400 1118 9922 3397 4512 53" holds a 16-digit window that can pass the Luhn check;
-    a card with its CVV or expiry fits in 20 digits, so longer uniform runs are not cards.
+    "9400 4770 9011 4971 4171 69" holds "4770 9011 4971 4171", a Luhn-valid Visa number.
+    A card inside such a run is skipped only when it starts after the run's first group:
+    a card followed by its expiry and CVV ("4111 1111 1111 1111 1229 123") starts the run.
     """
     return len(sizes) >= 5 and sum(sizes) > 20 and all(s == 4 for s in sizes[:-1])
 

@@ -266,12 +266,15 @@ def machine_benign(rng: random.Random, per_kind: int) -> list[Row]:
 #: Where shell scripts live on a Linux machine (walked in sorted order, symlinks skipped).
 SHELL_ROOTS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/libexec", "/usr/lib", "/usr/share", "/etc", os.path.expanduser("~/.pyenv"))
 _SHELL_SKIP_DIRS = {"torch", "transformers", "__pycache__", "node_modules", ".git"}
-#: Lines that carry no command of their own.
-_SHELL_TRIVIAL = re.compile(r"^\s*(?:#.*|fi|done|esac|else|then|do|;;|[{}()]|\}\s*|exit(?: \d+)?|return(?: \d+)?|set -[a-z]+|)\s*$")
+#: Lines that carry no command of their own (shorter ones, ``fi`` or ``done``, fail the length test).
+_SHELL_TRIVIAL = re.compile(r"^\s*(?:#.*|exit(?: \d+)?|return(?: \d+)?|set -[a-z]+)?\s*$")
 
 
 def shell_script_files(roots: Iterable[str] = SHELL_ROOTS, max_bytes: int = 300_000) -> list[str]:
-    """Shell scripts, Makefiles and Dockerfiles installed on this machine, sorted."""
+    """Shell scripts, Makefiles and Dockerfiles installed on this machine.
+
+    In a fixed order: the roots as given, each walked with its directories and file names sorted.
+    """
     found: list[str] = []
     for root in roots:
         for dirpath, dirnames, filenames in os.walk(root):
@@ -294,10 +297,12 @@ def shell_script_files(roots: Iterable[str] = SHELL_ROOTS, max_bytes: int = 300_
 
 
 def _flagged_by_rules(text: str) -> bool:
-    """True when the deterministic rules see a command, exfiltration or secret in ``text``.
+    """True when any deterministic rule fires on ``text``.
 
-    Installer scripts do pipe downloads into shells; such a piece is left out rather than
-    taught as benign, since THREATS.md counts it as command injection wherever it appears.
+    Installer scripts do pipe downloads into shells, and THREATS.md counts that as command
+    injection wherever it appears: such a piece is left out rather than taught as benign. So is
+    any piece with a secret, and, more than needed, one with a low-severity find such as a
+    maintainer's e-mail address.
     """
     from desktop.detection.rules import scan_rules
 
@@ -307,7 +312,7 @@ def _flagged_by_rules(text: str) -> bool:
 def machine_shell(rng: random.Random, fake: Faker, n: int, files: list[str] | None = None) -> list[Row]:
     """Benign shell from scripts on this machine: the commands administrators really run.
 
-    Two pieces per script at most: a block of 3-15 lines and a one-to-three-line command,
+    Two pieces per script at most: a block of up to 15 lines and a one-to-three-line command,
     the way people copy them; about a third are set inside an e-mail, ticket, README, chat
     or document (``maybe_embed``), since a command quoted in a README is where the model
     over-alarms. One group per script name, so a script never straddles splits.

