@@ -309,11 +309,11 @@ def _flagged_by_rules(text: str) -> bool:
     return bool(scan_rules(text))
 
 
-def machine_shell(rng: random.Random, fake: Faker, n: int, files: list[str] | None = None) -> list[Row]:
+def machine_shell(rng: random.Random, fake: Faker, n: int, files: list[str] | None = None, pairs: int = 1) -> list[Row]:
     """Benign shell from scripts on this machine: the commands administrators really run.
 
-    Two pieces per script at most: a block of up to 15 lines and a one-to-three-line command,
-    the way people copy them; about a third are set inside an e-mail, ticket, README, chat
+    ``pairs`` pairs of pieces per script at most, each a block of up to 15 lines and a
+    one-to-three-line command, the way people copy them; about a third are set inside an e-mail, ticket, README, chat
     or document (``maybe_embed``), since a command quoted in a README is where the model
     over-alarms. One group per script name, so a script never straddles splits.
     """
@@ -333,10 +333,11 @@ def machine_shell(rng: random.Random, fake: Faker, n: int, files: list[str] | No
             continue
         name = Path(path).name
         pieces = []
-        s = rng.choice(body)
-        pieces.append("\n".join(lines[s : s + rng.randint(3, 15)]).strip())
-        s = rng.choice(body)
-        pieces.append("\n".join(x.strip() for x in lines[s : s + rng.choice([1, 1, 2, 3])]).strip())
+        for _ in range(pairs):
+            s = rng.choice(body)
+            pieces.append("\n".join(lines[s : s + rng.randint(3, 15)]).strip())
+            s = rng.choice(body)
+            pieces.append("\n".join(x.strip() for x in lines[s : s + rng.choice([1, 1, 2, 3])]).strip())
         for piece in pieces:
             if len(piece) < 12 or _flagged_by_rules(piece):
                 continue
@@ -433,7 +434,7 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     network = cap_groups(list(G.gen_network_exfil(random.Random(seed + 3), net_fake, s(600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     shell_fake = Faker(G.LOCALES)
     shell_fake.seed_instance(seed + 5)
-    shell = machine_shell(random.Random(seed + 5), shell_fake, s(1600)) if scale >= 0.5 else []
+    shell = machine_shell(random.Random(seed + 5), shell_fake, s(3200), pairs=2) if scale >= 0.5 else []
     rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed + network + shell, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:

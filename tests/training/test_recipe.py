@@ -597,3 +597,7 @@ def test_machine_shell_reads_scripts_and_leaves_out_what_the_rules_flag(tmp_path
     # The installer's pipe-to-shell is command injection by THREATS.md: never taught as benign.
     assert {r.group for r in got} == {"machine:shell:backup-home", "machine:shell:helpers.sh", "machine:shell:run-env"}
     assert all(r.key in r.text and "curl" not in r.text for r in got)
+    # Two pairs of pieces per script (what the build asks for) draw more from the same scripts.
+    fake.seed_instance(0)
+    more = build_dataset.machine_shell(random.Random(0), fake, 50, files, pairs=2)
+    assert len(more) > len(got) and {r.group for r in more} == {r.group for r in got}
