@@ -66,6 +66,6 @@ model:
 		--init-from $(MODEL_WORK)/pruned2 --teacher-logits $(MODEL_WORK)/teacher/train_logits.npy \
 		--kd-alpha 0.8 --kd-temp 2 --epochs 0.8 --lr 3e-5 --warmup 0.1 --eval-every 200 --max-val 2500 --patience 4 \
 		--freeze-embeddings --threads 2 --seed 3
-	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/pruned3 --data $(MODEL_WORK)/data --out models --version 2.6.0 --max-benign-fpr 0.008
+	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/pruned3 --data $(MODEL_WORK)/data --out models --version 2.7.0 --max-benign-fpr 0.008
 	$(PYTHON) -m models.training.evaluate --data $(MODEL_WORK)/data --model-dir models \
 		--out $(MODEL_WORK)/eval --loso --detector --update-manifest --probe models/training/probes/dev_commands.txt
