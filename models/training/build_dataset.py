@@ -313,9 +313,10 @@ def machine_shell(rng: random.Random, fake: Faker, n: int, files: list[str] | No
     """Benign shell from scripts on this machine: the commands administrators really run.
 
     ``pairs`` pairs of pieces per script at most, each a block of up to 15 lines and a
-    one-to-three-line command, the way people copy them; about a third are set inside an e-mail, ticket, README, chat
-    or document (``maybe_embed``), since a command quoted in a README is where the model
-    over-alarms. One group per script name, so a script never straddles splits.
+    one-to-three-line command, the way people copy them; about a third are set inside an
+    e-mail, ticket, README, chat or document (``maybe_embed``), since a command quoted in a
+    README is where the model over-alarms. One group per script name, so a script never
+    straddles splits.
     """
     files = list(files if files is not None else shell_script_files())
     rng.shuffle(files)
@@ -341,8 +342,9 @@ def machine_shell(rng: random.Random, fake: Faker, n: int, files: list[str] | No
         for piece in pieces:
             if len(piece) < 12 or _flagged_by_rules(piece):
                 continue
-            text = G.maybe_embed(rng, fake, piece[:CROP_CHARS], 0.35, ["email", "ticket", "chat", "readme", "document"])
-            rows.append(Row(text, "benign", "machine_shell", f"machine:shell:{name}", key=piece[:CROP_CHARS]))
+            key = piece[:CROP_CHARS]
+            text = G.maybe_embed(rng, fake, key, 0.35, ["email", "ticket", "chat", "readme", "document"])
+            rows.append(Row(text, "benign", "machine_shell", f"machine:shell:{name}", key=key))
     return rows
 
 
@@ -389,6 +391,13 @@ def split_of(group: str, seed: int) -> str:
     return "train" if h < 80 else ("val" if h < 90 else "test")
 
 
+def seeded_faker(seed: int) -> Faker:
+    """A Faker over :data:`generators.LOCALES` with its own seed (for generators drawn apart)."""
+    fake = Faker(G.LOCALES)
+    fake.seed_instance(seed)
+    return fake
+
+
 def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict:
     rng = random.Random(seed)
     fake = Faker(G.LOCALES)
@@ -426,15 +435,10 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     # Drawn from a generator of their own and placed last, so that the rows before them are the same
     # draws as in builds without them.
     admin = cap_groups(list(G.gen_admin_commands(random.Random(seed + 1), s(2600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    addr_fake = Faker(G.LOCALES)
-    addr_fake.seed_instance(seed + 2)
-    addressed = cap_groups(list(G.gen_addressed_injection(random.Random(seed + 2), addr_fake, s(3500))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    net_fake = Faker(G.LOCALES)
-    net_fake.seed_instance(seed + 3)
-    network = cap_groups(list(G.gen_network_exfil(random.Random(seed + 3), net_fake, s(600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    shell_fake = Faker(G.LOCALES)
-    shell_fake.seed_instance(seed + 5)
-    shell = machine_shell(random.Random(seed + 5), shell_fake, s(3200), pairs=2) if scale >= 0.5 else []
+    addressed = cap_groups(list(G.gen_addressed_injection(random.Random(seed + 2), seeded_faker(seed + 2), s(3500))),
+                           GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    network = cap_groups(list(G.gen_network_exfil(random.Random(seed + 3), seeded_faker(seed + 3), s(600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    shell = machine_shell(random.Random(seed + 5), seeded_faker(seed + 5), s(3200), pairs=2) if scale >= 0.5 else []
     rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed + network + shell, rng))
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:
