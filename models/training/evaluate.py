@@ -4,7 +4,8 @@
         --out models/training/out/eval [--loso] [--detector]
 
 Prints and writes (``OUT/metrics.json``, ``OUT/metrics.md``): per-class precision,
-recall and F1, the confusion matrix, the benign false-positive rate, threat-vs-
+recall and F1 (recall and the headline figures with 95 % intervals from a bootstrap over
+groups), the confusion matrix, the benign false-positive rate, threat-vs-
 benign recall at 1% FPR, ROC-AUC, expected calibration error, per-source recall
 and false-alarm rates, and (``--loso``) a leave-one-source-out table.
 
@@ -44,6 +45,40 @@ def prf(y: np.ndarray, p: np.ndarray) -> dict:
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
         out[name] = {"precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4), "support": int((y == c).sum())}
     return out
+
+
+def group_bootstrap(y: np.ndarray, pred: np.ndarray, groups: list[str], n: int = 2000, seed: int = 0) -> dict:
+    """95 % intervals for macro-F1, each class's recall and the benign false-positive rate.
+
+    Rows of one group (a template, a page, a script) are not independent draws: they rise and
+    fall together. So the resampling unit is the group, as in the split: ``n`` times, draw as
+    many groups as there are, with replacement, and recompute the figures on the rows they hold.
+    The 2.5th and 97.5th percentiles bound each figure; a target inside its interval is not
+    missed or met beyond the sampling noise of this split.
+    """
+    k = len(LABELS)
+    names, gi = np.unique(np.asarray(groups), return_inverse=True)
+    per_group = np.zeros((len(names), k * k))
+    np.add.at(per_group, (gi, y * k + pred), 1)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(names), np.full(len(names), 1.0 / len(names)), size=n)
+    conf = (draws @ per_group).reshape(n, k, k)  # conf[b, true, predicted]
+    tp = conf[:, np.arange(k), np.arange(k)]
+    support, predicted = conf.sum(2), conf.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(support > 0, tp / support, np.nan)
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        fpr = 1.0 - conf[:, 0, 0] / support[:, 0]
+
+    def interval(v: np.ndarray) -> list[float] | None:
+        v = v[~np.isnan(v)]
+        if not len(v):
+            return None  # a class this split does not hold
+        return [round(float(np.percentile(v, 2.5)), 4), round(float(np.percentile(v, 97.5)), 4)]
+
+    return {"resamples": n, "groups": len(names), "macro_f1": interval(np.nanmean(np.nan_to_num(f1), 1)),
+            "benign_fpr": interval(fpr), "recall": {name: interval(recall[:, c]) for c, name in enumerate(LABELS)}}
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -206,13 +241,20 @@ def main(argv: list[str] | None = None) -> int:
         "threat_vs_benign_roc_auc": round(auc, 4), "threat_recall_at_1pct_fpr": round(rec1, 4),
         "ece": round(ece(probs, y), 4), "per_class": per_class, "confusion": conf.tolist(),
         "per_source": source_table(rows, y, pred),
+        "intervals_95": group_bootstrap(y, pred, [r["group"] for r in rows]),
     }
+    ci = metrics["intervals_95"]
     md = [f"# Evaluation on the {args.split} split ({len(rows)} rows, groups never seen in training)", "",
           f"macro-F1 **{macro:.4f}**, accuracy {metrics['accuracy']}, benign false-positive rate **{fpr:.4f}**, "
           f"threat-vs-benign ROC-AUC {auc:.4f}, threat recall at 1% FPR {rec1:.4f}, ECE {metrics['ece']}.", "",
-          "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+          f"95 % intervals from a bootstrap over the split's {ci['groups']} groups ({ci['resamples']} resamples): "
+          f"macro-F1 {ci['macro_f1'][0]}–{ci['macro_f1'][1]}, benign false-positive rate "
+          f"{ci['benign_fpr'][0]}–{ci['benign_fpr'][1]}.", "",
+          "| class | precision | recall | recall, 95 % interval | F1 | support |", "|---|---|---|---|---|---|"]
     for name, v in per_class.items():
-        md.append(f"| {name} | {v['precision']} | {v['recall']} | {v['f1']} | {v['support']} |")
+        bounds = ci["recall"][name]
+        span = f"{bounds[0]}–{bounds[1]}" if bounds else "–"
+        md.append(f"| {name} | {v['precision']} | {v['recall']} | {span} | {v['f1']} | {v['support']} |")
     md += ["", "Confusion matrix (rows: true, columns: predicted, order as above):", "", "```"]
     md += [" ".join(f"{v:5d}" for v in row) for row in conf]
     md += ["```", "", "## Per source", "", "| source | rows | threats caught (any class) | exact class | benign false alarms |", "|---|---|---|---|---|"]

@@ -116,6 +116,8 @@ def test_two_step_training_then_export(built):
     assert metrics["probes"]["probe.txt"]["model_alarms"] == len(metrics["probes"]["probe.txt"]["alarms"]) <= 2
     assert set(metrics["per_class"]) == set(manifest["labels"])
     assert 0.0 <= metrics["benign_fpr"] <= 1.0
+    lo, hi = metrics["intervals_95"]["benign_fpr"]
+    assert lo <= metrics["benign_fpr"] <= hi
 
 
 def test_distillation_from_a_teacher_run(built, monkeypatch):
@@ -263,6 +265,31 @@ def test_roc_auc_and_recall_at_fpr():
     assert evaluate.roc_auc(scores[::-1].copy(), pos) == pytest.approx(0.0)
     rec, _ = evaluate.recall_at_fpr(scores, pos, 0.0)
     assert rec == pytest.approx(1.0)
+
+
+def test_group_bootstrap_intervals_follow_the_groups():
+    y = np.array([0] * 400 + [1] * 100)
+    perfect = evaluate.group_bootstrap(y, y.copy(), [f"g{i % 50}" for i in range(500)], n=500)
+    assert perfect["benign_fpr"] == [0.0, 0.0]
+    assert perfect["recall"]["command_injection"] == [1.0, 1.0] and perfect["recall"]["hallucination"] is None
+    assert perfect["macro_f1"][1] < 1.0  # as in prf, a class the split lacks scores F1 0
+
+    # Eight benign rows alarm (FPR 2 %) and 20 of the 100 threats are missed (recall 0.8).
+    pred = y.copy()
+    pred[:8] = 1
+    pred[400:420] = 0
+    spread = evaluate.group_bootstrap(y, pred, [f"g{i}" for i in range(500)], n=2000)  # every row its own group
+    # The same errors, each kind sitting in one group: ten benign groups of 40 and five threat groups of 20.
+    clumped = evaluate.group_bootstrap(y, pred, [f"b{i // 40}" if i < 400 else f"t{(i - 400) // 20}" for i in range(500)], n=2000)
+    for ci in (spread, clumped):
+        assert ci["benign_fpr"][0] < 0.02 < ci["benign_fpr"][1]
+        assert ci["recall"]["command_injection"][0] < 0.8 < ci["recall"]["command_injection"][1]
+    def width(bounds: list[float]) -> float:
+        return bounds[1] - bounds[0]
+
+    assert width(clumped["benign_fpr"]) > 2 * width(spread["benign_fpr"])
+    assert width(clumped["recall"]["command_injection"]) > 2 * width(spread["recall"]["command_injection"])
+    assert evaluate.group_bootstrap(y, pred, [f"g{i}" for i in range(500)], n=2000) == spread  # seeded
 
 
 def _n_tokens(text: str) -> int:
