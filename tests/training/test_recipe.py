@@ -246,6 +246,31 @@ def test_teacher_map_carries_logits_by_text_and_label_and_train_accepts_the_gaps
     assert (tmp_path / "student" / "best.pt").exists()
 
 
+def test_early_stopping_on_the_shipped_score(built):
+    """--select-budget keeps the step whose thresholded macro-F1 (as export would ship it) is best."""
+    import torch
+
+    from models.training import soup
+    from models.training.common import LABELS, build_model, encode, load_tokenizer, read_rows
+
+    root, out = built
+    run = root / "run_budget"
+    assert train.main(["--data", str(out), "--out", str(run), "--tiny-random", "--max-steps", "4", "--eval-every", "1",
+                       "--batch-size", "8", "--max-val", "0", "--patience", "9", "--lr", "3e-3", "--select-budget", "0.01"]) == 0
+    hist = json.loads((run / "history.json").read_text())
+    assert hist["selected_on"] == "macro-F1 at the 1.0% false-alarm budget" and len(hist["history"]) == 4
+    at_budget = [h["val_macro_f1_at_budget"] for h in hist["history"]]
+    assert hist["best_val_macro_f1"] == max(at_budget)
+    # best.pt is the step that scored it: its validation logits, thresholded for the budget, give that score again.
+    cfg = json.loads((run / "train_config.json").read_text())
+    val = read_rows(out / "val.jsonl.gz")
+    assert cfg["val_rows"] == len(val)  # --max-val 0: every validation row
+    model = build_model(Path(cfg["base"]), len(LABELS), cfg.get("keep_layers"), tiny=True)
+    model.load_state_dict(torch.load(run / "best.pt"))
+    enc = encode(load_tokenizer(Path(cfg["base"]) / "tokenizer.json", int(cfg["max_length"])), val)
+    assert soup.score(train.predict_logits(model, enc.ids, torch.device("cpu")), enc.labels, 0.01)["macro_f1"] == max(at_budget)
+
+
 def test_threshold_choice_meets_the_false_alarm_budget():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 8, 2000)
