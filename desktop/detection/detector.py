@@ -307,14 +307,15 @@ def _model_hit(
 ) -> Evidence:
     """Evidence for a model score of ``label`` over ``[start, end)`` (visible or hidden text)."""
     cat = Category.from_label(label)
+    score = round(p, 4)  # one value for the message and the confidence, so every place rounds it alike
     return Evidence(
         category=cat,
         source=source,
         start=start,
         end=end,
-        message=f"model score {p:.2f} for {cat.info.display_name.lower()}{note}",
+        message=f"model score {score:.2f} for {cat.info.display_name.lower()}{note}",
         severity=POLICY[cat].severity,
         rule_id=MODEL_RULE_ID,
-        confidence=round(p, 4),
+        confidence=score,
         excerpt=excerpt,
     )
