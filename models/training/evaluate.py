@@ -9,9 +9,10 @@ groups), the confusion matrix, the benign false-positive rate, threat-vs-
 benign recall at 1% FPR, ROC-AUC, expected calibration error, per-source recall
 and false-alarm rates, and (``--loso``) a leave-one-source-out table.
 
-The model is scored exactly as the runtime scores it: INT8 ONNX, the manifest's
-temperature and per-class thresholds (top class counts only when it reaches its
-threshold). ``--detector`` also scores the whole detector (rules + model).
+The model is scored exactly as the runtime scores a one-window text: INT8 ONNX, one
+row per call (dynamic quantisation makes a batched row's scores depend on its batch-mates),
+the manifest's temperature and per-class thresholds (top class counts only when it reaches
+its threshold). ``--detector`` also scores the whole detector (rules + model).
 
 Leave-one-source-out cannot retrain the fine-tuned network once per source on a
 2-core machine, so it uses a proxy that *can* be retrained per source: the same

@@ -106,6 +106,12 @@ def test_two_step_training_then_export(built):
     logits = sess.run(None, {i.name: feed[i.name] for i in sess.get_inputs()})[0]
     assert logits.shape == (2, 8)
     assert any(n.op_type.startswith(("MatMulInteger", "DynamicQuantize")) for n in __import__("onnx").load(str(model_dir / "l2_classifier.onnx")).graph.node)
+    # Each row is scored alone, as the app scores a text: batch-mates would change its INT8 scores.
+    seqs = [[101, 2023, 102], [101, 7592, 2088, 2003, 1037, 3231, 1997, 1996, 3698, 102], [101, 1037, 102]]
+    together = export.run_onnx(model_dir / "l2_classifier.onnx", seqs)
+    for i, seq in enumerate(seqs):
+        np.testing.assert_array_equal(together[i], export.run_onnx(model_dir / "l2_classifier.onnx", [seq])[0])
+
 
     probe = root / "probe.txt"
     probe.write_text("# comment lines are skipped\nls -la\n\nWhat is the capital of France?\n")
