@@ -68,9 +68,13 @@ def group_bootstrap(y: np.ndarray, pred: np.ndarray, groups: list[str], n: int =
     support, predicted = conf.sum(2), conf.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(support > 0, tp / support, np.nan)
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        f1 = 2 * tp / (support + predicted)  # NaN where a resample neither holds nor predicts a class
         fpr = 1.0 - conf[:, 0, 0] / support[:, 0]
+    # Macro-F1 over the classes the split holds, each resample over those it draws (a class a
+    # resample happens to miss is left out, not scored 0); equal to prf's macro when the split
+    # holds all eight classes, as every built split does.
+    held = per_group.reshape(-1, k, k).sum((0, 2)) > 0
+    f1 = np.where(held, f1, np.nan)
 
     def interval(v: np.ndarray) -> list[float] | None:
         v = v[~np.isnan(v)]
@@ -78,7 +82,7 @@ def group_bootstrap(y: np.ndarray, pred: np.ndarray, groups: list[str], n: int =
             return None  # a class this split does not hold
         return [round(float(np.percentile(v, 2.5)), 4), round(float(np.percentile(v, 97.5)), 4)]
 
-    return {"resamples": n, "groups": len(names), "macro_f1": interval(np.nanmean(np.nan_to_num(f1), 1)),
+    return {"resamples": n, "groups": len(names), "macro_f1": interval(np.nanmean(f1, 1)),
             "benign_fpr": interval(fpr), "recall": {name: interval(recall[:, c]) for c, name in enumerate(LABELS)}}
 
 

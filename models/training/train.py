@@ -130,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patience", type=int, default=4, help="evaluations without improvement before stopping")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
     ap.add_argument("--time-budget-min", type=float, default=0, help="stop after this many minutes (0 = none)")
-    ap.add_argument("--max-val", type=int, default=4000, help="validation rows used for early stopping (0 = all)")
+    ap.add_argument("--max-val", type=int, default=4000,
+                    help="validation rows used for early stopping (0 = all; drawing a sample uses the seed's generator, so the batch order depends on this too)")
     ap.add_argument("--select-budget", type=float, default=0.0,
-                    help="early-stop on macro-F1 at the thresholds export would choose for this benign false-alarm budget (0 = arg-max macro-F1)")
+                    help="early-stop on macro-F1 at the thresholds export would choose for this benign false-alarm budget, "
+                         "fitted on the FP32 logits of the --max-val rows (use --max-val 0 for all of them; 0 = arg-max macro-F1)")
     ap.add_argument("--ffn-size", type=int, default=0,
                     help="prune every feed-forward block to this many neurons, keeping the most important "
                          "(after --init-from; 0 = keep the size)")
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "train_config.json").write_text(json.dumps(config, indent=1))
     print(f"train {len(train_rows)} rows, val {len(val_rows)}, {total} steps on {device}", flush=True)
 
-    best, bad, step, t0, history = -1.0, 0, 0, time.time(), []
+    best, bad, step, t0, history, best_step = -1.0, 0, 0, time.time(), [], 0
     selected_on = f"macro-F1 at the {args.select_budget:.1%} false-alarm budget" if args.select_budget > 0 else "arg-max macro-F1"
     model.train()
     done = False
@@ -254,18 +256,18 @@ def main(argv: list[str] | None = None) -> int:
                     line += f", at the {args.select_budget:.1%} budget {f1:.4f} (benign FPR {shipped['benign_fpr']:.4f})"
                 print(line, flush=True)
                 if f1 > best:
-                    best, bad = f1, 0
+                    best, bad, best_step = f1, 0, step
                     torch.save(model.state_dict(), args.out / "best.pt")
                 else:
                     bad += 1
-                (args.out / "history.json").write_text(json.dumps({"best_val_macro_f1": best, "selected_on": selected_on, "history": history}, indent=1))
+                (args.out / "history.json").write_text(json.dumps({"best_val_macro_f1": best, "best_step": best_step, "selected_on": selected_on, "history": history}, indent=1))
                 if bad >= args.patience:
                     print("early stop", flush=True)
                     last = True
             if last:
                 done = True
                 break
-    print(f"best val {selected_on} {best:.4f} after {step} steps, {time.time() - t0:.0f}s", flush=True)
+    print(f"best val {selected_on} {best:.4f} at step {best_step} of {step}, {time.time() - t0:.0f}s", flush=True)
     if args.save_logits:
         model.load_state_dict(torch.load(args.out / "best.pt", map_location=device))
         np.save(args.out / "train_logits.npy", predict_logits(model, tr.ids, device))

@@ -112,7 +112,6 @@ def test_two_step_training_then_export(built):
     for i, seq in enumerate(seqs):
         np.testing.assert_array_equal(together[i], export.run_onnx(model_dir / "l2_classifier.onnx", [seq])[0])
 
-
     probe = root / "probe.txt"
     probe.write_text("# comment lines are skipped\nls -la\n\nWhat is the capital of France?\n")
     assert evaluate.main(["--data", str(out), "--model-dir", str(model_dir), "--split", "val", "--out", str(root / "eval"),
@@ -252,7 +251,7 @@ def test_teacher_map_carries_logits_by_text_and_label_and_train_accepts_the_gaps
     assert (tmp_path / "student" / "best.pt").exists()
 
 
-def test_early_stopping_on_the_shipped_score(built):
+def test_early_stopping_on_the_shipped_score(built, monkeypatch):
     """--select-budget keeps the step whose thresholded macro-F1 (as export would ship it) is best."""
     import torch
 
@@ -260,21 +259,30 @@ def test_early_stopping_on_the_shipped_score(built):
     from models.training.common import LABELS, build_model, encode, load_tokenizer, read_rows
 
     root, out = built
+    real_score, seen = soup.score, []
+
+    def scripted(logits, y, budget):  # the real scoring, with scripted macro-F1s whose best is step 2
+        seen.append(logits.copy())
+        return {**real_score(logits, y, budget), "macro_f1": [0.3, 0.9, 0.5, 0.1][len(seen) - 1]}
+
+    monkeypatch.setattr(soup, "score", scripted)
     run = root / "run_budget"
     assert train.main(["--data", str(out), "--out", str(run), "--tiny-random", "--max-steps", "4", "--eval-every", "1",
                        "--batch-size", "8", "--max-val", "0", "--patience", "9", "--lr", "3e-3", "--select-budget", "0.01"]) == 0
     hist = json.loads((run / "history.json").read_text())
     assert hist["selected_on"] == "macro-F1 at the 1.0% false-alarm budget" and len(hist["history"]) == 4
-    at_budget = [h["val_macro_f1_at_budget"] for h in hist["history"]]
-    assert hist["best_val_macro_f1"] == max(at_budget)
-    # best.pt is the step that scored it: its validation logits, thresholded for the budget, give that score again.
+    assert [h["val_macro_f1_at_budget"] for h in hist["history"]] == [0.3, 0.9, 0.5, 0.1]
+    assert hist["best_val_macro_f1"] == 0.9 and hist["best_step"] == 2
+    # best.pt holds the weights of step 2: they give step 2's validation logits again, on every validation row.
     cfg = json.loads((run / "train_config.json").read_text())
     val = read_rows(out / "val.jsonl.gz")
-    assert cfg["val_rows"] == len(val)  # --max-val 0: every validation row
+    assert cfg["val_rows"] == len(val)  # --max-val 0
     model = build_model(Path(cfg["base"]), len(LABELS), cfg.get("keep_layers"), tiny=True)
     model.load_state_dict(torch.load(run / "best.pt"))
     enc = encode(load_tokenizer(Path(cfg["base"]) / "tokenizer.json", int(cfg["max_length"])), val)
-    assert soup.score(train.predict_logits(model, enc.ids, torch.device("cpu")), enc.labels, 0.01)["macro_f1"] == max(at_budget)
+    logits = train.predict_logits(model, enc.ids, torch.device("cpu"))
+    np.testing.assert_allclose(logits, seen[1], atol=1e-6)
+    assert not np.allclose(logits, seen[3], atol=1e-6)  # the last step's weights differ
 
 
 def test_threshold_choice_meets_the_false_alarm_budget():
@@ -303,7 +311,15 @@ def test_group_bootstrap_intervals_follow_the_groups():
     perfect = evaluate.group_bootstrap(y, y.copy(), [f"g{i % 50}" for i in range(500)], n=500)
     assert perfect["benign_fpr"] == [0.0, 0.0]
     assert perfect["recall"]["command_injection"] == [1.0, 1.0] and perfect["recall"]["hallucination"] is None
-    assert perfect["macro_f1"][1] < 1.0  # as in prf, a class the split lacks scores F1 0
+    assert perfect["macro_f1"] == [1.0, 1.0]  # over the classes the split holds, even in resamples that miss one
+    # One group: every resample is the split itself, so each interval is the point figure.
+    rng = np.random.default_rng(1)
+    y8 = np.repeat(np.arange(8), 30)
+    p8 = np.where(rng.random(len(y8)) < 0.2, rng.integers(0, 8, len(y8)), y8)
+    one = evaluate.group_bootstrap(y8, p8, ["g"] * len(y8), n=50)
+    macro = float(np.mean([v["f1"] for v in evaluate.prf(y8, p8).values()]))
+    assert one["macro_f1"][0] == one["macro_f1"][1] == pytest.approx(macro, abs=1e-4)  # prf rounds each F1 first
+    assert one["benign_fpr"] == [round(float((p8[y8 == 0] != 0).mean()), 4)] * 2
 
     # Eight benign rows alarm (FPR 2 %) and 20 of the 100 threats are missed (recall 0.8).
     pred = y.copy()
