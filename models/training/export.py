@@ -73,7 +73,7 @@ def run_onnx(path: Path, seqs: list[list[int]], batch_size: int = 1, threads: in
 
     Dynamic INT8 quantisation picks each activation's scale from the whole tensor of one call, so
     a row scored in a padded batch gets scores that depend on its batch-mates (on build 19's test
-    split, batches of 64 changed 44 of 9,288 decisions of model 2.8.0). Calibration, the INT8/FP32
+    split, batches of 64 changed 38 of 9,288 decisions of model 2.8.0). Calibration, the INT8/FP32
     parity check and the evaluation therefore score one row per call (the default); larger
     batches are only for FP32 models or rough work.
     """
