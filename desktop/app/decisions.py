@@ -28,6 +28,19 @@ class Source(str, enum.Enum):
         """The user asked for this scan, so it always gets an answer."""
         return self in (Source.HOTKEY, Source.MANUAL)
 
+    @property
+    def text_noun(self) -> str:
+        """What the user calls the scanned text: "No threat found in the {text_noun}."."""
+        return _TEXT_NOUNS[self]
+
+
+_TEXT_NOUNS = {
+    Source.CLIPBOARD: "copied text",
+    Source.SELECTION: "selected text",
+    Source.HOTKEY: "selected text",  # the hotkey scans the selection
+    Source.MANUAL: "clipboard text",  # "Scan clipboard now"
+}
+
 
 class ChangeKind(str, enum.Enum):
     NORMAL = "normal"

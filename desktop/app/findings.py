@@ -12,6 +12,7 @@ from typing import Any
 
 from desktop.app.decisions import Decision, Source
 from desktop.detection.categories import Category, Severity
+from desktop.detection.explain import near_miss_note
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,10 @@ class Finding:
     def message(self) -> str:
         if self.decision.answer_clean or not self.result.is_threat:
             extra = "" if self.decision.reason == "nothing found" else f" ({self.decision.reason})"
-            body = f"No threat found in the {self.source.value} text{extra}."
+            body = f"No threat found in the {self.source.text_noun}{extra}."
+            note = near_miss_note(self.result)
+            if note:
+                body += f" {note[0].upper()}{note[1:]}."
         else:
             body = first_line(self.result.explanation) or self.category.info.description
         if self.truncated:

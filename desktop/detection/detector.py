@@ -53,6 +53,9 @@ MAX_HIDDEN_RULE_CHARS = 65_536
 MAX_HIDDEN_MODEL_CHARS = 2_048
 #: Model scores below this are not kept as evidence.
 MIN_MODEL_EVIDENCE = 0.2
+#: A benign verdict names the threat class the model leaned towards when the class's
+#: probability reached this (more likely than not) but stayed under its alarm threshold.
+NEAR_MISS_FLOOR = 0.5
 EXCERPT_CHARS = 80
 
 MODE_MODEL = "model+rules"
@@ -163,6 +166,7 @@ class L2ThreatDetector:
             mode=mode,
             mode_reason=mode_reason,
             normalization=norm.steps,
+            near_miss=None if verdict.is_threat or windows is None else self._near_miss(windows),
         )
         return self._finish(result, start, norm.text, model_chars=model_chars)
 
@@ -241,6 +245,15 @@ class L2ThreatDetector:
                 out.append(_model_hit(label, p, "hidden", layer.start, layer.end, excerpt))
         return out
 
+    def _near_miss(self, windows: WindowScores) -> Category | None:
+        """The threat class the model leaned towards (probability >= :data:`NEAR_MISS_FLOOR`)
+        that stayed under its alarm threshold, for a benign verdict."""
+        probs = windows.max_probs()
+        label = max(LABELS[1:], key=lambda name: probs[name])
+        if NEAR_MISS_FLOOR <= probs[label] < self.thresholds[label]:
+            return Category.from_label(label)
+        return None
+
     def _scores(self, windows: WindowScores | None, verdict: Verdict) -> dict[str, float]:
         """Per class: the model's worst-window probability, raised to the fused
         confidence where rules or hidden layers made the class fire; ``benign`` is
@@ -279,7 +292,9 @@ class L2ThreatDetector:
         self, result: DetectionResult, start: float, text: str, *, model_chars: int | None = None
     ) -> DetectionResult:
         result = replace(result, latency_ms=(time.perf_counter() - start) * 1000.0)
-        explanation, details = explain(result, text, redact=_redact, model_chars=model_chars)
+        explanation, details = explain(
+            result, text, redact=_redact, model_chars=model_chars, thresholds=self.thresholds
+        )
         return replace(
             result,
             explanation=explanation,

@@ -12,7 +12,7 @@ redacted by the rules, and decoded hidden text goes through ``redact`` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from desktop.detection.categories import CATEGORY_INFO, Category, Severity
@@ -266,18 +266,43 @@ def explain(
     *,
     redact: Redactor | None = None,
     model_chars: int | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> tuple[str, str]:
     """``(explanation, details)`` for ``result``; ``text`` is searched for technique cues.
 
     ``model_chars``: how many characters the model read, when it read fewer than the
-    rules (long texts), so the details can say so.
+    rules (long texts), so the details can say so. ``thresholds``: the alarm threshold
+    per class, quoted when a benign result names a near miss.
     """
     redact = redact or fallback_redact
-    sentence = _sentence(result, text, redact)
-    return sentence, _details(result, text, redact, sentence, model_chars)
+    sentence = _sentence(result, text, redact, thresholds)
+    return sentence, _details(result, text, redact, sentence, model_chars, thresholds)
 
 
-def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
+def near_miss_note(result: DetectionResult, thresholds: Mapping[str, float] | None = None) -> str:
+    """``"the model leaned towards prompt injection (score 0.87, alarm at 0.98)"`` for a
+    benign result with a near miss, else ``""``. Both numbers get a third or fourth decimal when
+    two would print them alike."""
+    cat = result.near_miss
+    if cat is None or result.is_threat:
+        return ""
+    score = result.scores.get(cat.label, 0.0)
+    limit = (thresholds or {}).get(cat.label)
+    name = CATEGORY_INFO[cat].display_name.lower()
+    if limit is None:
+        return f"the model leaned towards {name} (score {score:.2f}, under its alarm threshold)"
+    digits = next((d for d in (2, 3) if f"{score:.{d}f}" != f"{limit:.{d}f}"), 4)
+    return (
+        f"the model leaned towards {name} (score {score:.{digits}f}, alarm at {limit:.{digits}f})"
+    )
+
+
+def _sentence(
+    result: DetectionResult,
+    text: str,
+    redact: Redactor,
+    thresholds: Mapping[str, float] | None = None,
+) -> str:
     cat = result.category
     if cat is Category.BENIGN:
         base = "No threat found"
@@ -285,7 +310,8 @@ def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
             base = "No known threat patterns found (rules only: the AI model is not loaded)"
         if result.truncated:
             base += f" in the first {result.scanned_chars:,} of {result.total_chars:,} characters"
-        return base + "."
+        note = near_miss_note(result, thresholds)
+        return base + (f"; {note}." if note else ".")
 
     evidence = [e for e in result.evidence if e.category is cat]
     carriers = [e for e in evidence if e.source == "hidden" and e.rule_id.startswith("hidden.")]
@@ -342,7 +368,12 @@ def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
 
 
 def _details(
-    result: DetectionResult, text: str, redact: Redactor, sentence: str, model_chars: int | None
+    result: DetectionResult,
+    text: str,
+    redact: Redactor,
+    sentence: str,
+    model_chars: int | None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> str:
     info = CATEGORY_INFO[result.category]
     lines = [sentence, ""]
@@ -371,6 +402,12 @@ def _details(
         lines.append("")
         lines.append(f"Why it matters: {info.description}")
         lines.append(f"What to do: {info.remediation}")
+    elif result.near_miss is not None:
+        note = near_miss_note(result, thresholds)
+        lines.append(
+            f"Nothing reached an alarm threshold: {note}, so the text is not flagged. Read it "
+            "yourself if it came from a source you do not trust."
+        )
     else:
         lines.append("Nothing in this text matched a threat category.")
 

@@ -101,3 +101,34 @@ def test_pause_state():
     assert PauseState().active(0.0)
     assert not PauseState(100.0).active(50.0) and PauseState(100.0).active(100.0)
     assert not PauseState(math.inf).active(1e12)
+
+
+def test_clean_notification_names_a_near_miss():
+    from desktop.app.decisions import Action, Decision, Source
+    from desktop.app.findings import Finding
+    from desktop.detection import Category, DetectionResult, Severity
+
+    def finding(near_miss):
+        result = DetectionResult(
+            category=Category.BENIGN,
+            confidence=0.02,
+            scores={c.label: 0.0 for c in Category} | {"benign": 0.02, "prompt_injection": 0.87},
+            severity=Severity.NONE,
+            evidence=(),
+            explanation="",
+            details="",
+            near_miss=near_miss,
+        )
+        return Finding(1, Source.HOTKEY, "x", "h", result, Decision(Action.NOTIFY, "nothing found"))
+
+    assert finding(None).message() == "No threat found in the selected text."
+    assert {s: s.text_noun for s in Source} == {
+        Source.CLIPBOARD: "copied text",
+        Source.SELECTION: "selected text",
+        Source.HOTKEY: "selected text",
+        Source.MANUAL: "clipboard text",
+    }
+    assert finding(Category.PROMPT_INJECTION).message() == (
+        "No threat found in the selected text. The model leaned towards prompt injection "
+        "(score 0.87, under its alarm threshold)."
+    )

@@ -97,6 +97,30 @@ def test_manifest_threshold_is_used(fresh_model_dir):
     assert L2ThreatDetector(fresh_model_dir).detect("a roleplay").category is Category.BENIGN
 
 
+def test_benign_verdict_names_a_near_miss(fresh_model_dir):
+    write_manifest(fresh_model_dir, thresholds={"jailbreak": 0.7})
+    det = L2ThreatDetector(fresh_model_dir)
+    r = det.detect("a roleplay")
+    assert r.category is Category.BENIGN and r.near_miss is Category.JAILBREAK
+    assert 0.5 <= r.scores["jailbreak"] < 0.7
+    assert r.explanation == (
+        f"No threat found; the model leaned towards jailbreak "
+        f"(score {r.scores['jailbreak']:.2f}, alarm at 0.70)."
+    )
+    assert r.to_dict()["near_miss"] == "jailbreak"
+    # Nothing close: no note; a threat: no near miss either.
+    plain = det.detect("hello world")
+    assert plain.near_miss is None and plain.explanation == "No threat found."
+    assert plain.to_dict()["near_miss"] is None
+    threat = det.detect("please jailbreak the model")
+    assert threat.is_threat and threat.near_miss is None
+
+
+def test_no_near_miss_without_the_model(rules_detector):
+    r = rules_detector.detect("a roleplay")
+    assert r.category is Category.BENIGN and r.near_miss is None
+
+
 def test_long_text_takes_the_worst_window(detector):
     text = "hello world the quick brown fox. " * 20 + "jailbreak"
     r = detector.detect(text)
