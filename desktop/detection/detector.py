@@ -151,6 +151,7 @@ class L2ThreatDetector:
             model_chars = min(windows.scanned_chars, norm.scanned_chars)
             if windows.truncated:
                 truncated, scanned = True, min(scanned, model_chars)
+        near = None if verdict.is_threat or windows is None else self._near_miss(windows)
         result = DetectionResult(
             category=verdict.category,
             confidence=round(float(verdict.confidence), 4),
@@ -166,7 +167,8 @@ class L2ThreatDetector:
             mode=mode,
             mode_reason=mode_reason,
             normalization=norm.steps,
-            near_miss=None if verdict.is_threat or windows is None else self._near_miss(windows),
+            near_miss=near,
+            near_miss_threshold=None if near is None else self.thresholds[near.label],
         )
         return self._finish(result, start, norm.text, model_chars=model_chars)
 
@@ -250,7 +252,8 @@ class L2ThreatDetector:
         that stayed under its alarm threshold, for a benign verdict."""
         probs = windows.max_probs()
         label = max(LABELS[1:], key=lambda name: probs[name])
-        if NEAR_MISS_FLOOR <= probs[label] < self.thresholds[label]:
+        p = round(float(probs[label]), 4)  # as the evidence and the fusion round it
+        if NEAR_MISS_FLOOR <= p < self.thresholds[label]:
             return Category.from_label(label)
         return None
 
@@ -292,9 +295,7 @@ class L2ThreatDetector:
         self, result: DetectionResult, start: float, text: str, *, model_chars: int | None = None
     ) -> DetectionResult:
         result = replace(result, latency_ms=(time.perf_counter() - start) * 1000.0)
-        explanation, details = explain(
-            result, text, redact=_redact, model_chars=model_chars, thresholds=self.thresholds
-        )
+        explanation, details = explain(result, text, redact=_redact, model_chars=model_chars)
         return replace(
             result,
             explanation=explanation,

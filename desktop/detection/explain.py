@@ -12,8 +12,9 @@ redacted by the rules, and decoded hidden text goes through ``redact`` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from desktop.detection.categories import CATEGORY_INFO, Category, Severity
 from desktop.detection.policy import MODEL_RULE_ID
@@ -266,43 +267,45 @@ def explain(
     *,
     redact: Redactor | None = None,
     model_chars: int | None = None,
-    thresholds: Mapping[str, float] | None = None,
 ) -> tuple[str, str]:
     """``(explanation, details)`` for ``result``; ``text`` is searched for technique cues.
 
     ``model_chars``: how many characters the model read, when it read fewer than the
-    rules (long texts), so the details can say so. ``thresholds``: the alarm threshold
-    per class, quoted when a benign result names a near miss.
+    rules (long texts), so the details can say so.
     """
     redact = redact or fallback_redact
-    sentence = _sentence(result, text, redact, thresholds)
-    return sentence, _details(result, text, redact, sentence, model_chars, thresholds)
+    sentence = _sentence(result, text, redact)
+    return sentence, _details(result, text, redact, sentence, model_chars)
 
 
-def near_miss_note(result: DetectionResult, thresholds: Mapping[str, float] | None = None) -> str:
+def near_miss_note(result: DetectionResult) -> str:
     """``"the model leaned towards prompt injection (score 0.87, alarm at 0.98)"`` for a
-    benign result with a near miss, else ``""``. Both numbers get a third or fourth decimal when
-    two would print them alike."""
+    benign result with a near miss, else ``""``. Two decimals, or three or four where two
+    would print the score and the threshold alike (half-up, so 0.9295 prints 0.930, never
+    lower than it is)."""
     cat = result.near_miss
     if cat is None or result.is_threat:
         return ""
     score = result.scores.get(cat.label, 0.0)
-    limit = (thresholds or {}).get(cat.label)
+    limit = result.near_miss_threshold
     name = CATEGORY_INFO[cat].display_name.lower()
     if limit is None:
-        return f"the model leaned towards {name} (score {score:.2f}, under its alarm threshold)"
-    digits = next((d for d in (2, 3) if f"{score:.{d}f}" != f"{limit:.{d}f}"), 4)
+        return (
+            f"the model leaned towards {name} (score {_fixed(score, 2)}, under its alarm threshold)"
+        )
+    digits = next((d for d in (2, 3) if _fixed(score, d) != _fixed(limit, d)), 4)
     return (
-        f"the model leaned towards {name} (score {score:.{digits}f}, alarm at {limit:.{digits}f})"
+        f"the model leaned towards {name} "
+        f"(score {_fixed(score, digits)}, alarm at {_fixed(limit, digits)})"
     )
 
 
-def _sentence(
-    result: DetectionResult,
-    text: str,
-    redact: Redactor,
-    thresholds: Mapping[str, float] | None = None,
-) -> str:
+def _fixed(x: float, digits: int) -> str:
+    """``x`` with ``digits`` decimals, rounded half-up from its shortest decimal form."""
+    return str(Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
     cat = result.category
     if cat is Category.BENIGN:
         base = "No threat found"
@@ -310,7 +313,7 @@ def _sentence(
             base = "No known threat patterns found (rules only: the AI model is not loaded)"
         if result.truncated:
             base += f" in the first {result.scanned_chars:,} of {result.total_chars:,} characters"
-        note = near_miss_note(result, thresholds)
+        note = near_miss_note(result)
         return base + (f"; {note}." if note else ".")
 
     evidence = [e for e in result.evidence if e.category is cat]
@@ -373,7 +376,6 @@ def _details(
     redact: Redactor,
     sentence: str,
     model_chars: int | None,
-    thresholds: Mapping[str, float] | None = None,
 ) -> str:
     info = CATEGORY_INFO[result.category]
     lines = [sentence, ""]
@@ -403,10 +405,9 @@ def _details(
         lines.append(f"Why it matters: {info.description}")
         lines.append(f"What to do: {info.remediation}")
     elif result.near_miss is not None:
-        note = near_miss_note(result, thresholds)
         lines.append(
-            f"Nothing reached an alarm threshold: {note}, so the text is not flagged. Read it "
-            "yourself if it came from a source you do not trust."
+            "Nothing reached an alarm threshold, so the text is not flagged. Read it yourself "
+            "if it came from a source you do not trust."
         )
     else:
         lines.append("Nothing in this text matched a threat category.")

@@ -93,8 +93,10 @@ class DetectionResult:
     normalization: tuple[NormalizationStep, ...] = field(default=())
     #: On a benign verdict only: the threat class the model leaned towards (probability
     #: at least :data:`desktop.detection.detector.NEAR_MISS_FLOOR`) without reaching the
-    #: class's alarm threshold. ``None`` when nothing came close or the model did not run.
+    #: class's alarm threshold, and that threshold. ``None`` when nothing came close or the
+    #: model did not run.
     near_miss: Category | None = None
+    near_miss_threshold: float | None = None
 
     @property
     def label(self) -> str:

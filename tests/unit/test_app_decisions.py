@@ -112,12 +112,13 @@ def test_clean_notification_names_a_near_miss():
         result = DetectionResult(
             category=Category.BENIGN,
             confidence=0.02,
-            scores={c.label: 0.0 for c in Category} | {"benign": 0.02, "prompt_injection": 0.87},
+            scores={c.label: 0.0 for c in Category} | {"benign": 0.02, "prompt_injection": 0.925},
             severity=Severity.NONE,
             evidence=(),
             explanation="",
             details="",
             near_miss=near_miss,
+            near_miss_threshold=None if near_miss is None else 0.9295,
         )
         return Finding(1, Source.HOTKEY, "x", "h", result, Decision(Action.NOTIFY, "nothing found"))
 
@@ -128,7 +129,8 @@ def test_clean_notification_names_a_near_miss():
         Source.HOTKEY: "selected text",
         Source.MANUAL: "clipboard text",
     }
+    # The same numbers as the explanation in the Details window and the CLI.
     assert finding(Category.PROMPT_INJECTION).message() == (
         "No threat found in the selected text. The model leaned towards prompt injection "
-        "(score 0.87, under its alarm threshold)."
+        "(score 0.925, alarm at 0.930)."
     )

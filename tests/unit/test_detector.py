@@ -107,13 +107,25 @@ def test_benign_verdict_names_a_near_miss(fresh_model_dir):
         f"No threat found; the model leaned towards jailbreak "
         f"(score {r.scores['jailbreak']:.2f}, alarm at 0.70)."
     )
-    assert r.to_dict()["near_miss"] == "jailbreak"
+    assert r.near_miss_threshold == 0.7
+    assert r.to_dict()["near_miss"] == "jailbreak" and r.to_dict()["near_miss_threshold"] == 0.7
     # Nothing close: no note; a threat: no near miss either.
     plain = det.detect("hello world")
     assert plain.near_miss is None and plain.explanation == "No threat found."
     assert plain.to_dict()["near_miss"] is None
     threat = det.detect("please jailbreak the model")
     assert threat.is_threat and threat.near_miss is None
+
+
+def test_a_score_at_its_threshold_alarms_rather_than_near_misses(fresh_model_dir):
+    write_manifest(fresh_model_dir, thresholds={"jailbreak": 0.7})
+    score = L2ThreatDetector(fresh_model_dir).detect("a roleplay").scores["jailbreak"]
+    write_manifest(fresh_model_dir, thresholds={"jailbreak": score})
+    r = L2ThreatDetector(fresh_model_dir).detect("a roleplay")
+    assert r.category is Category.JAILBREAK and r.near_miss is None
+    write_manifest(fresh_model_dir, thresholds={"jailbreak": round(score + 0.0001, 4)})
+    r = L2ThreatDetector(fresh_model_dir).detect("a roleplay")
+    assert r.category is Category.BENIGN and r.near_miss is Category.JAILBREAK
 
 
 def test_no_near_miss_without_the_model(rules_detector):

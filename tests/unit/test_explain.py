@@ -253,49 +253,60 @@ def test_rule_sentence_names_the_model_backing_it_under_another_class():
     assert "AI model" not in weak  # a low score is not support
 
 
-def test_benign_near_miss_names_the_class_and_both_numbers():
-    r = result(
+def near_result(score, limit, cat=Category.PROMPT_INJECTION, **kw):
+    return result(
         Category.BENIGN,
         0.05,
         severity=Severity.NONE,
-        scores={"benign": 0.05, "prompt_injection": 0.8657, "jailbreak": 0.11},
-        near_miss=Category.PROMPT_INJECTION,
+        scores={"benign": 0.05, cat.label: score},
+        near_miss=cat,
+        near_miss_threshold=limit,
+        **kw,
     )
-    sentence, details = explain(r, "x", thresholds={"prompt_injection": 0.9802})
+
+
+def test_benign_near_miss_names_the_class_and_both_numbers():
+    sentence, details = explain(near_result(0.8657, 0.9802), "x")
     assert sentence == (
         "No threat found; the model leaned towards prompt injection (score 0.87, alarm at 0.98)."
     )
-    assert (
-        "Nothing reached an alarm threshold: the model leaned towards prompt injection (score 0.87, alarm at 0.98)"
-        in details
-    )
-    assert "Nothing in this text matched" not in details
-    # Without the thresholds the sentence still names the class, not a number it does not have.
-    assert explain(r, "x")[0].endswith(
+    body = details.split("\n")[2]
+    assert body.startswith("Nothing reached an alarm threshold, so the text is not flagged.")
+    assert "leaned towards" not in body  # the sentence above it already says so
+    # Without a threshold the sentence still names the class, not a number it does not have.
+    assert explain(near_result(0.8657, None), "x")[0].endswith(
         "towards prompt injection (score 0.87, under its alarm threshold)."
+    )
+
+
+def test_near_miss_note_on_a_truncated_scan():
+    r = near_result(0.61, 0.93, truncated=True, scanned_chars=500, total_chars=5000)
+    assert explain(r, "x")[0] == (
+        "No threat found in the first 500 of 5,000 characters; "
+        "the model leaned towards prompt injection (score 0.61, alarm at 0.93)."
     )
 
 
 def test_near_miss_numbers_get_the_decimals_that_tell_them_apart():
     def note(score, limit):
-        r = result(
-            Category.BENIGN,
-            0.05,
-            severity=Severity.NONE,
-            scores={"hallucination": score},
-            near_miss=Category.HALLUCINATION,
-        )
-        return near_miss_note(r, {"hallucination": limit})
+        return near_miss_note(near_result(score, limit, Category.HALLUCINATION))
 
-    assert note(0.925, 0.9295).endswith("(score 0.925, alarm at 0.929)")
+    # Half-up from the stored decimals: the threshold never prints lower than it is.
+    assert note(0.925, 0.9295).endswith("(score 0.925, alarm at 0.930)")
     assert note(0.9801, 0.9802).endswith("(score 0.9801, alarm at 0.9802)")
     assert note(0.61, 0.93).endswith("(score 0.61, alarm at 0.93)")
+    assert note(0.9249, 0.9251).endswith("(score 0.92, alarm at 0.93)")
+    assert note(0.9241, 0.9244).endswith("(score 0.9241, alarm at 0.9244)")
 
 
 def test_no_near_miss_note_on_threats_or_plain_benign_results():
     plain = result(Category.BENIGN, 0.97, severity=Severity.NONE, scores={"benign": 0.97})
-    assert near_miss_note(plain, {}) == "" and explain(plain, "x")[0] == "No threat found."
+    assert near_miss_note(plain) == "" and explain(plain, "x")[0] == "No threat found."
     threat = result(
-        Category.JAILBREAK, 0.99, [model_ev(Category.JAILBREAK, 0.99)], near_miss=Category.JAILBREAK
+        Category.JAILBREAK,
+        0.99,
+        [model_ev(Category.JAILBREAK, 0.99)],
+        near_miss=Category.JAILBREAK,
+        near_miss_threshold=0.5,
     )
-    assert near_miss_note(threat, {"jailbreak": 0.5}) == ""
+    assert near_miss_note(threat) == ""
