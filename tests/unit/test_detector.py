@@ -283,7 +283,6 @@ def test_rule_match_after_clean_up_maps_back(detector):
     assert [(e.start, e.end) for e in r.evidence if e.source == "rule"] == [(6, 25)]
 
 
-
 @pytest.mark.parametrize("p", [0.94503, 0.99496, 0.5])
 def test_model_evidence_message_prints_the_confidence_it_carries(p):
     """The explanation prints the evidence's confidence; the message must not round the raw score apart from it."""
