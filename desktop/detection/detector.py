@@ -135,6 +135,7 @@ class L2ThreatDetector:
                 mode, mode_reason = MODE_RULES, f"model inference failed: {exc}"
                 windows, model_ev = None, []
         hidden_ev = self._hidden_evidence(norm.hidden_layers, use_model=windows is not None)
+        probs = windows.max_probs() if windows is not None else None
 
         verdict = fuse(
             model_ev,
@@ -142,7 +143,7 @@ class L2ThreatDetector:
             hidden_ev,
             norm.hidden_layers,
             thresholds=self.thresholds,
-            benign_confidence=windows.max_probs()["benign"] if windows is not None else None,
+            benign_confidence=probs["benign"] if probs is not None else None,
         )
         truncated = norm.truncated
         scanned = norm.scanned_chars
@@ -151,11 +152,11 @@ class L2ThreatDetector:
             model_chars = min(windows.scanned_chars, norm.scanned_chars)
             if windows.truncated:
                 truncated, scanned = True, min(scanned, model_chars)
-        near = None if verdict.is_threat or windows is None else self._near_miss(windows)
+        near = None if verdict.is_threat or probs is None else self._near_miss(probs)
         result = DetectionResult(
             category=verdict.category,
             confidence=round(float(verdict.confidence), 4),
-            scores=self._scores(windows, verdict),
+            scores=self._scores(probs, verdict),
             severity=verdict.severity,
             evidence=verdict.evidence,
             explanation="",
@@ -247,22 +248,22 @@ class L2ThreatDetector:
                 out.append(_model_hit(label, p, "hidden", layer.start, layer.end, excerpt))
         return out
 
-    def _near_miss(self, windows: WindowScores) -> Category | None:
-        """The threat class the model leaned towards (probability >= :data:`NEAR_MISS_FLOOR`)
-        that stayed under its alarm threshold, for a benign verdict."""
-        probs = windows.max_probs()
+    def _near_miss(self, probs: dict[str, float]) -> Category | None:
+        """The threat class the model leaned towards (worst-window probability >=
+        :data:`NEAR_MISS_FLOOR`) that stayed under its alarm threshold, for a benign verdict."""
         label = max(LABELS[1:], key=lambda name: probs[name])
         p = round(float(probs[label]), 4)  # as the evidence and the fusion round it
         if NEAR_MISS_FLOOR <= p < self.thresholds[label]:
             return Category.from_label(label)
         return None
 
-    def _scores(self, windows: WindowScores | None, verdict: Verdict) -> dict[str, float]:
-        """Per class: the model's worst-window probability, raised to the fused
-        confidence where rules or hidden layers made the class fire; ``benign`` is
-        the least benign window's probability, lowered to match."""
-        scores = windows.max_probs() if windows is not None else {label: 0.0 for label in LABELS}
-        if windows is None:
+    def _scores(self, probs: dict[str, float] | None, verdict: Verdict) -> dict[str, float]:
+        """Per class: the model's worst-window probability (``probs``, from
+        :meth:`WindowScores.max_probs`), raised to the fused confidence where rules or hidden
+        layers made the class fire; ``benign`` is the least benign window's probability,
+        lowered to match."""
+        scores = dict(probs) if probs is not None else {label: 0.0 for label in LABELS}
+        if probs is None:
             scores["benign"] = verdict.confidence if not verdict.is_threat else 0.0
         for d in verdict.decisions:
             scores[d.category.label] = max(scores[d.category.label], d.confidence)
