@@ -21,7 +21,10 @@ softening temperature ``T`` (``--kd-alpha``, ``--kd-temp``). The teacher's logit
 must come from the same training file: its sha256 is recorded in each run's
 ``train_config.json`` and checked. Rows whose teacher logits are NaN (a teacher
 mapped from an older build by ``models.training.teacher_map``) are trained on
-the hard labels alone.
+the hard labels alone. ``--extra-rows DIR`` adds unlabelled rows with their
+teacher's logits (made by ``models.training.augment``); they are trained on the
+distillation term alone and count neither in the class weights nor in
+``--save-logits``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import numpy as np
 
 from models.training.common import (
     LABELS,
+    Encoded,
     base_model_dir,
     build_model,
     encode,
@@ -49,6 +53,9 @@ from models.training.common import (
     shrink_ffn,
     train_file_sha256,
 )
+
+#: Label of the unlabelled rows (``--extra-rows``): the cross-entropy skips them.
+IGNORE = -100
 
 
 def macro_f1(y: np.ndarray, p: np.ndarray, k: int = len(LABELS)) -> float:
@@ -80,15 +87,29 @@ def distillation_loss(student, teacher, temperature: float):
     return F.kl_div(F.log_softmax(student / t, dim=-1), F.softmax(teacher / t, dim=-1), reduction="batchmean") * t * t
 
 
-def mixed_distillation(ce, logits, teacher_rows: np.ndarray, alpha: float, temperature: float):
+def mixed_distillation(ce, logits, teacher_rows: np.ndarray, alpha: float, temperature: float, labelled: np.ndarray | None = None):
     """``(1 - α) · CE + α · KD`` over a batch whose teacher logits may be missing (NaN) on some rows.
 
     Rows the teacher never scored (a mapped teacher, see ``models.training.teacher_map``) keep the
     hard-label loss alone: with a share ``k`` of the batch known, the loss is
     ``(1 - α·k) · CE + α·k · KD(known rows)``, which is the plain mix when every row is known.
+
+    ``labelled`` (a mask over the batch; default: every row) marks the rows that have a label; the
+    others (``train --extra-rows``) are learnt from the distillation term alone, and each part
+    counts by its share of the batch. ``ce`` is the cross-entropy of the labelled rows (None when
+    the batch has none).
     """
     import torch
 
+    if labelled is not None and not labelled.all():
+        share = float(labelled.mean())
+        rest = torch.from_numpy(np.flatnonzero(~labelled)).to(logits.device)
+        kd_rest = distillation_loss(logits.index_select(0, rest), torch.from_numpy(teacher_rows[~labelled]).to(logits.device), temperature)
+        if share == 0.0:
+            return kd_rest
+        part = mixed_distillation(ce, logits[torch.from_numpy(np.flatnonzero(labelled)).to(logits.device)],
+                                  teacher_rows[labelled], alpha, temperature)
+        return share * part + (1 - share) * kd_rest
     known = np.isfinite(teacher_rows).all(axis=1)
     k = float(known.mean())
     if k == 0.0:
@@ -148,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher-logits", type=Path, default=None, help="train_logits.npy of a teacher run: distil from it")
     ap.add_argument("--kd-alpha", type=float, default=0.5, help="share of the distillation term in the loss, 0..1 (with --teacher-logits)")
     ap.add_argument("--kd-temp", type=float, default=2.0, help="softening temperature of the distillation term (> 0)")
+    ap.add_argument("--extra-rows", type=Path, default=None,
+                    help="output of models.training.augment (rows.jsonl.gz, logits.npy): unlabelled rows trained on the "
+                         "distillation term alone, beside the training file (with --teacher-logits)")
     args = ap.parse_args(argv)
     if not 0.0 <= args.kd_alpha <= 1.0:
         ap.error(f"--kd-alpha must be between 0 and 1, got {args.kd_alpha}")
@@ -182,6 +206,22 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{args.teacher_logits}: the teacher was trained on another training file "
                              f"({teacher_cfg} records a different train_sha256)")
 
+    n_labelled = len(tr.ids)
+    if args.extra_rows is not None:
+        if teacher is None:
+            raise SystemExit("--extra-rows needs --teacher-logits (its rows are learnt from a teacher alone)")
+        summary = json.loads((args.extra_rows / "augment.json").read_text())
+        if summary.get("train_sha256") != train_sha:
+            raise SystemExit(f"{args.extra_rows}: made from another training file")
+        extra_rows = read_rows(args.extra_rows / "rows.jsonl.gz")
+        extra_logits = np.load(args.extra_rows / "logits.npy").astype(np.float32)
+        if extra_logits.shape != (len(extra_rows), len(LABELS)):
+            raise SystemExit(f"{args.extra_rows}: {len(extra_rows)} rows but logits of shape {extra_logits.shape}")
+        extra_ids = encode(tok, [{"text": r["text"], "label": "benign"} for r in extra_rows]).ids
+        tr = Encoded(tr.ids + extra_ids, np.concatenate([tr.labels, np.full(len(extra_ids), IGNORE, dtype=np.int64)]))
+        teacher = np.concatenate([teacher, extra_logits])
+        print(f"plus {len(extra_ids)} unlabelled rows from {args.extra_rows} (distillation term only)", flush=True)
+
     keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
     model = build_model(base, len(LABELS), keep, tiny=args.tiny_random)
     if args.init_from is not None:
@@ -192,10 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
 
-    counts = np.bincount(tr.labels, minlength=len(LABELS)).astype(np.float64)
+    labelled = tr.labels[:n_labelled]
+    counts = np.bincount(labelled, minlength=len(LABELS)).astype(np.float64)
     weights = (counts.sum() / np.maximum(counts, 1)) ** 0.5
-    weights = weights / weights[tr.labels].mean()
-    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
+    weights = weights / weights[labelled].mean()
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device), ignore_index=IGNORE)
 
     lengths = [len(s) for s in tr.ids]
     steps_per_epoch = math.ceil(len(lengths) / args.batch_size)
@@ -214,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     config.update(base=str(base), train_sha256=train_sha, keep_layers=keep, ffn_size=ffn_size_of(model), labels=LABELS, class_weights=weights.round(4).tolist(),
-                  train_rows=len(train_rows), val_rows=len(val_rows), total_steps=total, device=str(device))
+                  train_rows=len(train_rows), extra_row_count=len(tr.ids) - n_labelled, val_rows=len(val_rows), total_steps=total, device=str(device))
     (args.out / "train_config.json").write_text(json.dumps(config, indent=1))
     print(f"train {len(train_rows)} rows, val {len(val_rows)}, {total} steps on {device}", flush=True)
 
@@ -227,9 +268,12 @@ def main(argv: list[str] | None = None) -> int:
             ids, mask = pad_batch([tr.ids[i] for i in idx])
             ids_t, mask_t = torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
             logits = model(ids_t, mask_t, torch.zeros_like(ids_t))
-            loss = loss_fn(logits, torch.from_numpy(tr.labels[idx]).to(device))
+            y = tr.labels[idx]
             if teacher is not None:
-                loss = mixed_distillation(loss, logits, teacher[idx], args.kd_alpha, args.kd_temp)
+                loss = mixed_distillation(loss_fn(logits, torch.from_numpy(y).to(device)) if (y != IGNORE).any() else None,
+                                          logits, teacher[idx], args.kd_alpha, args.kd_temp, labelled=y != IGNORE)
+            else:
+                loss = loss_fn(logits, torch.from_numpy(y).to(device))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -270,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"best val {selected_on} {best:.4f} at step {best_step} of {step}, {time.time() - t0:.0f}s", flush=True)
     if args.save_logits:
         model.load_state_dict(torch.load(args.out / "best.pt", map_location=device))
-        np.save(args.out / "train_logits.npy", predict_logits(model, tr.ids, device))
+        np.save(args.out / "train_logits.npy", predict_logits(model, tr.ids[:n_labelled], device))
         np.save(args.out / "val_logits.npy", predict_logits(model, encode(tok, all_val_rows).ids, device))
         print(f"logits of the best model written to {args.out}", flush=True)
     return 0

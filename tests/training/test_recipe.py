@@ -675,3 +675,84 @@ def test_machine_shell_reads_scripts_and_leaves_out_what_the_rules_flag(tmp_path
     fake.seed_instance(0)
     more = build_dataset.machine_shell(random.Random(0), fake, 50, files, pairs=2)
     assert len(more) > len(got) and {r.group for r in more} == {r.group for r in got}
+
+
+def test_mixed_distillation_learns_unlabelled_rows_from_the_teacher_alone():
+    import torch
+
+    ce = torch.tensor(1.5)
+    student = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.5], [1.0, 1.0, 1.0], [0.5, 0.0, 2.0]])
+    teacher = np.array([[0.0, 4.0, 0.0], [1.0, 0.0, 2.0], [3.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
+    labelled = np.array([True, False, True, False])
+    kd = train.distillation_loss
+    lab = (1 - 0.6) * 1.5 + 0.6 * kd(student[[0, 2]], torch.from_numpy(teacher[[0, 2]]), 2.0).item()
+    unl = kd(student[[1, 3]], torch.from_numpy(teacher[[1, 3]]), 2.0).item()
+    got = train.mixed_distillation(ce, student, teacher, 0.6, 2.0, labelled=labelled).item()
+    assert got == pytest.approx(0.5 * lab + 0.5 * unl, rel=1e-5)
+    # Every row labelled: exactly the plain mix.
+    assert train.mixed_distillation(ce, student, teacher, 0.6, 2.0, labelled=np.ones(4, bool)).item() == pytest.approx(
+        train.mixed_distillation(ce, student, teacher, 0.6, 2.0).item())
+    # No row labelled (no cross-entropy at all): the distillation term alone.
+    assert train.mixed_distillation(None, student, teacher, 0.6, 2.0, labelled=np.zeros(4, bool)).item() == pytest.approx(
+        kd(student, torch.from_numpy(teacher), 2.0).item(), rel=1e-5)
+
+
+def test_augment_alters_training_rows_only_and_is_seeded(built):
+    from models.training import augment
+
+    _, out = built
+    train_rows = rows(out / "train.jsonl.gz")
+    made = augment.make_rows(train_rows, 40, seed=3)
+    assert 0 < len(made) <= 40
+    assert made == augment.make_rows(train_rows, 40, seed=3)
+    assert made != augment.make_rows(train_rows, 40, seed=4)
+    texts, groups = {r["text"] for r in train_rows}, {r["group"] for r in train_rows}
+    for r in made:
+        assert r["text"] not in texts and r["group"] in groups and r["kind"] in augment.KINDS
+    # Every threat row of the two classes the student misses most gets a copy, when there is room.
+    many = augment.make_rows(train_rows, 10_000, seed=3)
+    cmd = sum(r["label"] == "command_injection" for r in train_rows)
+    assert sum(r["from_label"] == "command_injection" for r in many) >= 0.9 * cmd
+    rng = __import__("random").Random(0)
+    assert augment.alter("one two three", "crop", rng, ["x y z."]) is None
+    piece = augment.alter("a b c d e f g h i j", "crop", rng, ["x y z."])
+    assert piece in "a b c d e f g h i j" and len(piece.split()) >= 4
+    assert augment.alter("a b c d e", "splice", rng, ["Carrier here."]) in ("Carrier here. a b c d e", "a b c d e Carrier here.")
+
+
+def test_extra_rows_are_scored_by_the_teacher_and_trained_on_kd_alone(built, monkeypatch):
+    from models.training import augment
+
+    root, out = built
+    teacher, aug, student = root / "aug_teacher", root / "aug", root / "aug_student"
+    common = ["--data", str(out), "--tiny-random", "--max-steps", "3", "--eval-every", "3", "--batch-size", "8", "--max-val", "16"]
+    assert train.main([*common, "--out", str(teacher), "--save-logits"]) == 0
+    assert augment.main(["--data", str(out), "--teacher", str(teacher), "--out", str(aug), "--rows", "30"]) == 0
+    made = rows(aug / "rows.jsonl.gz")
+    logits = np.load(aug / "logits.npy")
+    assert logits.shape == (len(made), 8) and np.isfinite(logits).all()
+    assert json.loads((aug / "augment.json").read_text())["rows"] == len(made)
+
+    seen = []
+    real = train.mixed_distillation
+
+    def spy(ce, logits_, teacher_rows, alpha, temperature, labelled=None):
+        seen.append(None if labelled is None else labelled.copy())
+        return real(ce, logits_, teacher_rows, alpha, temperature, labelled=labelled)
+
+    monkeypatch.setattr(train, "mixed_distillation", spy)
+    n_train = len(rows(out / "train.jsonl.gz"))
+    assert train.main([*common, "--max-steps", "40", "--eval-every", "40", "--out", str(student),
+                       "--teacher-logits", str(teacher / "train_logits.npy"), "--extra-rows", str(aug)]) == 0
+    cfg = json.loads((student / "train_config.json").read_text())
+    assert cfg["extra_row_count"] == len(made) and cfg["extra_rows"] == str(aug) and cfg["train_rows"] == n_train
+    # Some batches held unlabelled rows, and none of those rows reached the cross-entropy.
+    assert any(m is not None and not m.all() for m in seen)
+    monkeypatch.undo()
+
+    with pytest.raises(SystemExit, match="needs --teacher-logits"):
+        train.main([*common, "--out", str(root / "bad"), "--extra-rows", str(aug)])
+    summary = json.loads((aug / "augment.json").read_text())
+    (aug / "augment.json").write_text(json.dumps({**summary, "train_sha256": "0" * 64}))
+    with pytest.raises(SystemExit, match="another training file"):
+        train.main([*common, "--out", str(root / "bad"), "--teacher-logits", str(teacher / "train_logits.npy"), "--extra-rows", str(aug)])
