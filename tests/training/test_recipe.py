@@ -756,3 +756,41 @@ def test_extra_rows_are_scored_by_the_teacher_and_trained_on_kd_alone(built, mon
     (aug / "augment.json").write_text(json.dumps({**summary, "train_sha256": "0" * 64}))
     with pytest.raises(SystemExit, match="another training file"):
         train.main([*common, "--out", str(root / "bad"), "--teacher-logits", str(teacher / "train_logits.npy"), "--extra-rows", str(aug)])
+
+
+def test_from_onnx_recovers_the_weights_of_a_quantised_export(tmp_path):
+    import torch
+
+    from models.training import from_onnx
+    from models.training.common import build_model
+
+    torch.manual_seed(0)
+    model = build_model(None, 8, None, tiny=True).eval()
+    with torch.no_grad():  # as after training: no two biases or norms alike (the exporter merges equal constants)
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    export.export_onnx(model, tmp_path / "fp32.onnx")
+    export.quantize(tmp_path / "fp32.onnx", tmp_path / "int8.onnx")
+    assert from_onnx.main(["--model", str(tmp_path / "int8.onnx"), "--out", str(tmp_path / "back"), "--tiny-random"]) == 0
+    cfg = json.loads((tmp_path / "back" / "train_config.json").read_text())
+    assert cfg["ffn_size"] == 64 and cfg["word_embeddings"] == "dequantised"  # a fresh tiny BERT draws other embeddings
+    back = torch.load(tmp_path / "back" / "best.pt")
+    orig = model.state_dict()
+    assert set(back) == set(orig)
+    for k, v in orig.items():
+        if v.dtype.is_floating_point:
+            # each weight comes back within one quantisation step of its column (or tensor)
+            tol = 1e-6 if ("bias" in k or "LayerNorm" in k) else float(v.abs().max()) / 100
+            assert (back[k] - v).abs().max().item() <= tol, k
+    again = build_model(None, 8, None, tiny=True).eval()
+    again.load_state_dict(back)
+    ids = torch.randint(5, 30000, (4, 12))
+    with torch.inference_mode():
+        a = again(ids, torch.ones_like(ids), torch.zeros_like(ids)).numpy()
+        b = model(ids, torch.ones_like(ids), torch.zeros_like(ids)).numpy()
+    q = export.run_onnx(tmp_path / "int8.onnx", ids.tolist())
+    # FP32 logits come back close to the original's; the INT8 graph sits as far from both
+    assert np.abs(a - b).max() < 0.05
+    assert np.abs(a - q).max() <= np.abs(b - q).max() + 0.05
+    with pytest.raises(SystemExit, match="encoder layers"):
+        from_onnx.main(["--model", str(tmp_path / "int8.onnx"), "--out", str(tmp_path / "bad"), "--keep-layers", "0,1,2"])
