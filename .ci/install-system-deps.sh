@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: a virtual X server with a system tray host,
-# clipboard and key-event tools for the end-to-end tests, and Qt's xcb libraries.
+# clipboard and key-event tools for the end-to-end tests, shellcheck and desktop-file-validate for
+# the installer checks, and Qt's xcb libraries.
 # With --runtime, only the libraries the app itself needs (used by `make run`).
 set -euo pipefail
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: not a Debian-based system; install Qt's xcb libraries yourself" >&2
   exit 0
 fi
-test_tools=(xvfb xauth trayer xclip xdotool x11-utils binutils)
+test_tools=(xvfb xauth trayer xclip xdotool x11-utils binutils shellcheck desktop-file-utils)
 [ "${1:-}" = "--runtime" ] && test_tools=()
 pkgs=(
   "${test_tools[@]}"
