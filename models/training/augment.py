@@ -98,19 +98,18 @@ def make_rows(train: list[dict], n_rows: int, seed: int = 13) -> list[dict]:
     return out
 
 
-def teacher_logits(teacher: Path, rows: list[dict], threads: int) -> np.ndarray:
+def teacher_logits(teacher: Path, cfg: dict, rows: list[dict], threads: int) -> np.ndarray:
+    """The logits of the run in ``teacher`` (its ``train_config.json`` read as ``cfg``) on ``rows``."""
     import torch
 
-    from models.training.common import build_model, encode, load_tokenizer, load_weights
+    from models.training.common import encode, load_tokenizer, load_weights, model_of_run
     from models.training.train import predict_logits
 
     if threads:
         torch.set_num_threads(threads)
-    cfg = json.loads((teacher / "train_config.json").read_text())
-    base = Path(cfg["base"])
-    model = build_model(base, len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False))
+    model = model_of_run(cfg)
     load_weights(model, torch.load(teacher / "best.pt", map_location="cpu"))
-    tok = load_tokenizer(base / "tokenizer.json", int(cfg["max_length"]))
+    tok = load_tokenizer(Path(cfg["base"]) / "tokenizer.json", int(cfg["max_length"]))
     enc = encode(tok, [{"text": r["text"], "label": "benign"} for r in rows])
     return predict_logits(model, enc.ids, torch.device("cpu"))
 
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.get("train_sha256") not in (None, sha):
         raise SystemExit(f"{args.teacher}: the teacher was trained on another training file")
     rows = make_rows(train, args.rows, args.seed)
-    logits = teacher_logits(args.teacher, rows, args.threads)
+    logits = teacher_logits(args.teacher, cfg, rows, args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     with gzip.open(args.out / "rows.jsonl.gz", "wt", encoding="utf-8") as fh:
         for r in rows:

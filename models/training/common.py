@@ -104,6 +104,12 @@ def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | Non
     return Classifier(enc, enc.config.hidden_size)
 
 
+def model_of_run(cfg: dict):
+    """The untrained network a run's ``train_config.json`` describes (base, layers kept, tiny or not);
+    load its weights with :func:`load_weights`."""
+    return build_model(Path(cfg["base"]), len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False))
+
+
 def load_weights(model, state: dict) -> None:
     """``model.load_state_dict(state)``, after cutting the model's feed-forward blocks to the
     checkpoint's size when the run was pruned (``--ffn-size``): the shape comes from the weights."""

@@ -28,11 +28,11 @@ import numpy as np
 from desktop.detection.model import sha256_file
 from models.training.common import (
     LABELS,
-    build_model,
     encode,
     ffn_size_of,
     load_tokenizer,
     load_weights,
+    model_of_run,
     read_rows,
     softmax,
 )
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = json.loads((args.run / "train_config.json").read_text())
     base = Path(cfg["base"])
-    model = build_model(base, len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False))
+    model = model_of_run(cfg)
     load_weights(model, torch.load(args.run / "best.pt", map_location="cpu"))
     args.out.mkdir(parents=True, exist_ok=True)
     fp32 = args.run / "l2_classifier.fp32.onnx"

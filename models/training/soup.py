@@ -32,11 +32,11 @@ import numpy as np
 
 from models.training.common import (
     LABELS,
-    build_model,
     encode,
     ffn_size_of,
     load_tokenizer,
     load_weights,
+    model_of_run,
     read_rows,
     softmax,
 )
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"soup: runs start from different weights ({', '.join(sorted(starts))}); "
                  "train them from one seed or one --init-from run, or pass --allow-different-starts")
     base = Path(cfgs[0]["base"])
-    model = build_model(base, len(LABELS), cfgs[0].get("keep_layers"), tiny=cfgs[0].get("tiny_random", False))
+    model = model_of_run(cfgs[0])
     tok = load_tokenizer(base / "tokenizer.json", int(cfgs[0]["max_length"]))
     val = read_rows(args.data / "val.jsonl.gz")
     if args.max_val:
