@@ -6,7 +6,7 @@ import base64
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from desktop.detection.normalize import MAX_LAYERS, normalize
@@ -273,6 +273,17 @@ def test_nfkc_expansion_stays_within_max_chars() -> None:
     result = normalize("\ufdfa" * 100, max_chars=100)  # each expands to 18 characters
     assert len(result.text) <= 100
     assert result.truncated
+    assert [s.note for s in result.steps if s.kind == "size_bound"] == ["cut after NFKC expansion"]
+
+
+def test_expansion_cut_with_decoded_layer_is_reported_as_truncated() -> None:
+    # The input fits, its NFKC form does not; the decoded URL blob still follows the body.
+    result = normalize("aaaaaa\ufdfa%41%41%41", max_chars=16, max_decoded_bytes=28)
+    body, _, decoded = result.text.partition("\n")
+    assert len(body) == 16
+    assert decoded.endswith("AAA")
+    assert result.truncated
+    assert result.scanned_chars == 16
 
 
 def test_negative_bounds_are_rejected() -> None:
@@ -295,12 +306,18 @@ any_text = st.text(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=any_text, max_chars=st.integers(0, 400), decoded=st.integers(0, 200))
+@example(text="aaaaaa\ufdfa%41%41%41", max_chars=16, decoded=28)
 def test_never_raises_and_output_is_bounded(text: str, max_chars: int, decoded: int) -> None:
     result = normalize(text, max_chars=max_chars, max_decoded_bytes=decoded)
     assert isinstance(result.text, str)
     assert len(result.text) <= max_chars + decoded
     assert result.scanned_chars == min(len(text), max_chars)
-    assert result.truncated == (len(text) > max_chars) or len(result.text) <= max_chars
+    # Truncated means some of the input was not scanned: it was too long, or its
+    # NFKC form was, and each cut is recorded as a size_bound step.
+    cuts = [s.note for s in result.steps if s.kind == "size_bound"]
+    expansion_cut = "cut after NFKC expansion" in cuts
+    assert result.truncated == (len(text) > max_chars or expansion_cut)
+    assert (len(text) > max_chars) == any(n.startswith("kept the first") for n in cuts)
     result.text.encode("utf-8")  # no lone surrogates
     for layer in result.hidden_layers:
         assert 0 <= layer.start <= layer.end <= result.scanned_chars
