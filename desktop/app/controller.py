@@ -24,7 +24,7 @@ from desktop.app.decisions import (
 )
 from desktop.app.env import AppEnv
 from desktop.app.eventlog import EventLog
-from desktop.app.findings import Finding, RecentFindings, redacted_copy
+from desktop.app.findings import Finding, RecentFindings, redacted_copy, redacted_preview
 from desktop.app.history import History
 from desktop.app.hotkey import HotkeyListener, SelectionReader, pretty_combo, pynput_sender
 from desktop.app.notifier import Notifier
@@ -336,7 +336,7 @@ class RaxeApp(QObject):
         ):
             preview = None
             if self.settings.get("history/redacted_previews"):
-                preview = redacted_copy(req.text, result.evidence)[:160]
+                preview = redacted_preview(req.text)
             self.history.add(
                 source=req.source.value,
                 category=result.category.label,
@@ -390,7 +390,7 @@ class RaxeApp(QObject):
         win.show_status("Clipboard cleared.")
 
     def _replace_redacted(self, finding: Finding, win: DetailsWindow) -> None:
-        self.watcher.write_text(redacted_copy(finding.text, finding.result.evidence))
+        self.watcher.write_text(redacted_copy(finding.text))
         self.events.log("action", name="replace_redacted", request_id=finding.request_id)
         win.show_status("The clipboard now holds a redacted copy.")
 

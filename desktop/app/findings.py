@@ -13,6 +13,7 @@ from typing import Any
 from desktop.app.decisions import Decision, Source
 from desktop.detection.categories import Category, Severity
 from desktop.detection.explain import near_miss_note
+from desktop.detection.redaction import redacted_copy as _core_redacted_copy
 
 
 @dataclass(frozen=True)
@@ -72,28 +73,19 @@ class RecentFindings:
         return next((f for f in self._items if f.request_id == request_id), None)
 
 
-def redacted_copy(text: str, evidence) -> str:
-    """The text with PII and secrets masked (the detection core's ``redact`` when present)."""
-    try:
-        from desktop.detection.rules import redact
-    except ImportError:
-        redact = None
-    if redact is not None:
-        return redact(text, evidence)
-    spans = sorted(
-        (e.start, e.end)
-        for e in evidence
-        if e.category is Category.PII_EXPOSURE and 0 <= e.start < e.end <= len(text)
-    )
-    out, pos = [], 0
-    for start, end in spans:
-        if start < pos:
-            continue
-        out.append(text[pos:start])
-        out.append("[REDACTED]")
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
+def redacted_copy(text: str) -> str:
+    """The text with personal data and secrets masked, checked again before it is returned
+    (see :mod:`desktop.detection.redaction`)."""
+    return _core_redacted_copy(text)
+
+
+#: How much of a text the history preview is made from (it keeps the first 160 characters).
+PREVIEW_SOURCE_CHARS = 4_000
+
+
+def redacted_preview(text: str, chars: int = 160) -> str:
+    """The first ``chars`` characters of a redacted copy of the start of ``text``."""
+    return redacted_copy(text[:PREVIEW_SOURCE_CHARS])[:chars]
 
 
 def can_redact(result) -> bool:
