@@ -17,6 +17,16 @@ from desktop.app.qtcompat import emit
 from desktop.app.windows import FallbackPopup
 from desktop.detection.categories import Severity
 
+#: Notification servers that accept markup in the body (freedesktop ``body-markup``) would
+#: render ``<a href=…>`` or ``<img …>`` from a hostile text; look-alikes read the same.
+_MARKUP_FREE = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06"})
+
+
+def tray_safe(text: str, limit: int = 400) -> str:
+    """``text`` for a system notification: no markup characters, one bounded paragraph."""
+    text = " ".join(text.translate(_MARKUP_FREE).split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
 
 def choose_channel(
     style: str, tray_available: bool, supports_messages: bool, platform_name: str
@@ -90,7 +100,7 @@ class Notifier(QObject):
                 else QSystemTrayIcon.MessageIcon.Warning
             )
             self._last_tray = finding
-            self.tray.showMessage(title, body, icon, self.duration_s * 1000)
+            self.tray.showMessage(tray_safe(title), tray_safe(body), icon, self.duration_s * 1000)
         else:
             popup = FallbackPopup(finding, self.duration_s * 1000, title=title, body=body)
             popup.details_requested.connect(self.details_requested)
@@ -121,7 +131,7 @@ class Notifier(QObject):
                 else QSystemTrayIcon.MessageIcon.Information
             )
             self._last_tray = None
-            self.tray.showMessage(title, body, icon, self.duration_s * 1000)
+            self.tray.showMessage(tray_safe(title), tray_safe(body), icon, self.duration_s * 1000)
         else:
             popup = FallbackPopup(None, self.duration_s * 1000, title=title, body=body)
             popup.destroyed.connect(lambda *_, p=popup: self._forget(p))

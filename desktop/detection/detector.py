@@ -238,8 +238,14 @@ class L2ThreatDetector:
                 or len(decoded.strip()) < 3
             ):
                 continue
-            windows = self.classifier.predict_windows(decoded[:MAX_HIDDEN_MODEL_CHARS])
-            scores = windows.max_probs()
+            try:
+                scores = self.classifier.predict_windows(
+                    decoded[:MAX_HIDDEN_MODEL_CHARS]
+                ).max_probs()
+            except Exception:  # keep the rules' hidden hits and the main pass's scores
+                log.exception("model inference failed on hidden content; rules only for it")
+                use_model = False
+                continue
             excerpt = self._excerpt(decoded)
             for label in LABELS[1:]:
                 p = scores[label]
@@ -295,7 +301,12 @@ class L2ThreatDetector:
     def _finish(
         self, result: DetectionResult, start: float, text: str, *, model_chars: int | None = None
     ) -> DetectionResult:
-        result = replace(result, latency_ms=(time.perf_counter() - start) * 1000.0)
+        # Rule messages can quote what they found (a decoded PowerShell command, a
+        # destination address): mask personal data and secrets in them too.
+        evidence = tuple(replace(e, message=_redact(e.message)) for e in result.evidence)
+        result = replace(
+            result, evidence=evidence, latency_ms=(time.perf_counter() - start) * 1000.0
+        )
         explanation, details = explain(result, text, redact=_redact, model_chars=model_chars)
         return replace(
             result,

@@ -800,7 +800,13 @@ def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         if where.lower().startswith("http"):
             where = urlsplit(where).hostname or where
         start, end = verb.start(), max(dest.end(), obj.end())
-        yield start, end, Hit(message=f"Asks to {verb.group().lower()} the {what} to {where[:60]}")
+        the = "" if _DETERMINER.match(what) else "the "
+        yield start, end, Hit(message=f"Asks to {verb.group().lower()} {the}{what} to {where[:60]}")
+
+
+_DETERMINER = _re(
+    r"(?:the|a|an|my|your|our|their|his|her|its|this|that|these|those|all|any|every|each)\b", _I
+)
 
 
 def _first(it: Iterable[re.Match[str]], limit: int) -> list[re.Match[str]]:

