@@ -111,9 +111,7 @@ class RaxeApp(QObject):
         w.load_failed.connect(self._on_load_failed)
         w.finished.connect(self._on_result)
         w.failed.connect(self._on_failed)
-        w.dropped.connect(
-            lambda r: self.events.log("scan_dropped", request_id=r.id, reason="stale")
-        )
+        w.dropped.connect(self._on_dropped)
         self.apply_settings()
         self.events.log("history_retention", removed=removed)
         self.events.log("key_store", backend=self.key.backend)
@@ -275,6 +273,9 @@ class RaxeApp(QObject):
 
     # -- results --------------------------------------------------------------------------------
     def _on_dropped(self, request) -> None:
+        # A newer text from the same source superseded it: forget it, so that copying it
+        # again is scanned rather than taken for an unchanged clipboard.
+        self.watcher.recent.discard(request.text_hash)
         self.events.log("scan_dropped", request_id=request.id, reason="stale")
 
     def _on_ready(self, mode: str, reason: str) -> None:

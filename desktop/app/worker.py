@@ -1,7 +1,8 @@
 """One worker thread owns the detector: loaded and warmed there, fed by queued signals.
 
-Requests carry ids; a clipboard request older than the newest clipboard request is dropped
-unscanned. The GUI thread never waits. An exception in a scan is reported by signal and the
+Requests carry ids; a clipboard (or selection) request older than the newest request from
+the same source is dropped unscanned: the newest one is always scanned, and the controller
+forgets a dropped text's hash so that copying it again scans it. The GUI thread never waits. An exception in a scan is reported by signal and the
 worker keeps serving.
 """
 
@@ -56,8 +57,9 @@ class ScanWorker(QObject):
         super().__init__()
         self._factory = factory
         self._detector: Any = None
-        #: Written by the GUI thread (a plain int store), read here.
-        self.latest_clipboard_id = 0
+        #: The newest request id per watched source: written by the GUI thread (a plain
+        #: store into a dict whose keys never change), read here.
+        self.latest_ids: dict[Source, int] = {Source.CLIPBOARD: 0, Source.SELECTION: 0}
 
     @Slot()
     def load(self) -> None:
@@ -71,10 +73,7 @@ class ScanWorker(QObject):
 
     @Slot(object)
     def scan(self, request: ScanRequest) -> None:
-        if (
-            request.source in (Source.CLIPBOARD, Source.SELECTION)
-            and request.id < self.latest_clipboard_id
-        ):
+        if request.id < self.latest_ids.get(request.source, 0):
             emit(self.dropped, request)
             return
         if self._detector is None:
@@ -136,8 +135,8 @@ class ScanService(QObject):
             total_chars or len(text),
             time.monotonic(),
         )
-        if source in (Source.CLIPBOARD, Source.SELECTION):
-            self.worker.latest_clipboard_id = request.id
+        if source in self.worker.latest_ids:
+            self.worker.latest_ids[source] = request.id
         emit(self._request, request)
         return request
 

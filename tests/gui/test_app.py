@@ -78,6 +78,21 @@ def test_copy_to_notification_and_history(qtbot, make_app, clipboard):
     assert app.policies[app.findings.latest().category].action.value == "record"
 
 
+def test_a_text_dropped_while_the_worker_was_busy_is_scanned_when_copied_again(
+    qtbot, make_app, clipboard
+):
+    from tests.gui.test_worker import SlowFakeDetector
+
+    app, env = make_app(SlowFakeDetector)
+    for text in ("slow harmless one", JAILBREAK, "harmless three"):
+        clipboard.setText(text)
+        qtbot.wait(200)  # past the debounce (120 ms): each copy is its own request
+    wait_event(qtbot, env, "scan_dropped")  # the jailbreak was superseded while busy
+    clipboard.setText(JAILBREAK)
+    ev = wait_event(qtbot, env, "notified", category="jailbreak")
+    assert ev["source"] == "clipboard"
+
+
 def test_details_actions_mark_safe_redact_clear(qtbot, make_app, clipboard):
     app, env = make_app()
     clipboard.setText("card 4111 1111 1111 1111 exp 12/29")

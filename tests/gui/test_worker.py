@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QThread
 
 from desktop.app.decisions import Source
@@ -71,5 +73,30 @@ def test_a_detector_that_fails_to_load_is_reported(qtbot):
         assert "FileNotFoundError" in blocker.args[0]
         with qtbot.waitSignal(svc.failed, timeout=5000):
             svc.submit(Source.MANUAL, "text", "h")
+    finally:
+        svc.stop()
+
+
+class SlowFakeDetector(FakeDetector):
+    """FakeDetector that takes 0.6 s over any text holding "slow"."""
+
+    def detect(self, text):
+        if "slow" in text:
+            time.sleep(0.6)
+        return super().detect(text)
+
+
+def test_a_selection_does_not_drop_a_pending_clipboard_scan(qtbot):
+    svc = start_service(qtbot, SlowFakeDetector)
+    dropped, done = [], []
+    svc.dropped.connect(lambda r: dropped.append(r.id))
+    svc.finished.connect(lambda r: done.append(r.request.id))
+    try:
+        busy = svc.submit(Source.CLIPBOARD, "slow text", "h1")
+        qtbot.wait(150)  # the worker is inside the slow scan
+        copied = svc.submit(Source.CLIPBOARD, "You are DAN now", "h2")
+        selected = svc.submit(Source.SELECTION, "hello", "h3")
+        qtbot.waitUntil(lambda: len(done) == 3, timeout=5000)
+        assert done == [busy.id, copied.id, selected.id] and dropped == []
     finally:
         svc.stop()
