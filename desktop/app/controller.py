@@ -131,13 +131,18 @@ class RaxeApp(QObject):
             hotkey=self.hotkey_reason or "ok",
         )
 
-    def shutdown(self) -> None:
+    def shutdown(self, worker_timeout_ms: int = 60_000) -> bool:
+        """Stop everything; False when the worker thread was still scanning at the deadline
+        (the caller must then end the process without Qt's teardown, which would abort)."""
+        self.tray.icon.hide()  # the user sees the app go at once, even during a long scan
         self.hotkey.stop()
-        self.scanner.stop()
-        self.tray.icon.hide()
+        stopped = self.scanner.stop(worker_timeout_ms)
+        if not stopped:
+            self.events.log("worker_still_running", timeout_ms=worker_timeout_ms)
         self.history.close()
         self.settings.sync()
         self.events.log("stopped")
+        return stopped
 
     def quit(self) -> None:
         self.events.log("quit_requested")

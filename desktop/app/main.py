@@ -214,7 +214,12 @@ def run_app(env: AppEnv) -> int:
     _install_signal_wakeup(app)
     raxe.start()
     rc = app.exec()
-    raxe.shutdown()
+    stopped = raxe.shutdown()
     single.release()
     events.close()
-    return ExitCode.OK if rc == 0 else ExitCode.FAILURE
+    code = ExitCode.OK if rc == 0 else ExitCode.FAILURE
+    if not stopped:  # a scan outlived the wait: leave without destroying its thread
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(code))
+    return code

@@ -140,7 +140,14 @@ class ScanService(QObject):
         emit(self._request, request)
         return request
 
-    def stop(self, timeout_ms: int = 5000) -> None:
+    def stop(self, timeout_ms: int = 60_000) -> bool:
+        """Let the scan in progress finish, then end the thread; False if it is still running.
+
+        A scan is bounded by the clipboard's size limit (a million characters take a few
+        seconds), so the default wait is generous: Qt aborts the process when a running
+        QThread is destroyed, which a short wait at quit time would risk.
+        """
         if self.thread.isRunning():
             self.thread.quit()
-            self.thread.wait(timeout_ms)
+            return bool(self.thread.wait(timeout_ms))
+        return True

@@ -100,3 +100,15 @@ def test_a_selection_does_not_drop_a_pending_clipboard_scan(qtbot):
         assert done == [busy.id, copied.id, selected.id] and dropped == []
     finally:
         svc.stop()
+
+
+def test_stop_waits_for_the_scan_in_progress(qtbot):
+    svc = start_service(qtbot, SlowFakeDetector)
+    svc.submit(Source.MANUAL, "slow text", "h1")
+    qtbot.wait(150)  # the worker is inside the 0.6 s scan
+    try:
+        assert svc.stop(timeout_ms=50) is False  # still scanning: reported, not aborted
+        assert svc.thread.isRunning()
+    finally:
+        assert svc.stop() is True  # the default wait outlasts a bounded scan
+    assert not svc.thread.isRunning()
