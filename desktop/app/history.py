@@ -54,6 +54,8 @@ class History:
         preview: str | None = None,
         ts: float | None = None,
     ) -> int:
+        if preview is not None:  # sqlite cannot store lone surrogates
+            preview = preview.encode("utf-8", "replace").decode("utf-8")
         cur = self._db.execute(
             "INSERT INTO detections (ts, source, category, severity, confidence, text_hash, preview)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -7,6 +7,8 @@ Clipboard text is shown as plain text only: labels use ``Qt.PlainText`` and edit
 from __future__ import annotations
 
 import datetime as dt
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -89,7 +91,8 @@ class DetailsWindow(QWidget):
                 )
             )
         lay.addWidget(plain_label("Text (evidence highlighted):", bold=True))
-        self.text_view = readonly_text(finding.text)
+        shown, self._to_shown = display_text(finding.text)
+        self.text_view = readonly_text(shown)
         self.text_view.setExtraSelections(self._highlights())
         lay.addWidget(self.text_view, 3)
         details = (r.details or "").strip() or "\n".join(
@@ -135,9 +138,8 @@ class DetailsWindow(QWidget):
                 continue
             sel = QTextEdit.ExtraSelection()
             cursor = QTextCursor(self.text_view.document())
-            # QTextDocument positions count UTF-16 units; map Python offsets across.
-            cursor.setPosition(_utf16(self.finding.text, e.start))
-            cursor.setPosition(_utf16(self.finding.text, e.end), QTextCursor.MoveMode.KeepAnchor)
+            cursor.setPosition(self._to_shown(e.start))
+            cursor.setPosition(self._to_shown(e.end), QTextCursor.MoveMode.KeepAnchor)
             sel.cursor = cursor
             sel.format = fmt
             out.append(sel)
@@ -147,8 +149,29 @@ class DetailsWindow(QWidget):
         self.status_label.setText(text)
 
 
-def _utf16(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-16-le")) // 2
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def display_text(text: str) -> tuple[str, Callable[[int], int]]:
+    """The text as a QTextDocument holds it, and a map from offsets in ``text`` to its
+    positions there.
+
+    The document turns CRLF into one paragraph break and drops lone surrogates, and its
+    positions count UTF-16 units; evidence offsets count Python characters of the
+    original. Here CRLF becomes LF and a lone surrogate U+FFFD (one unit, as it was), so
+    only the CRLF merges and characters beyond the BMP move positions.
+    """
+    shown = _LONE_SURROGATE.sub("\ufffd", text)
+    crlf_ends = [m.start() + 1 for m in re.finditer("\r\n", shown)]
+    shown = shown.replace("\r\n", "\n")
+    astral = [i for i, c in enumerate(shown) if ord(c) > 0xFFFF] if not shown.isascii() else []
+
+    def to_shown(index: int) -> int:
+        index = max(0, min(index, len(text)))
+        j = index - bisect_right(crlf_ends, index)  # a CRLF's LF lands on the one break
+        return j + bisect_left(astral, j)  # each astral character before j is two units
+
+    return shown, to_shown
 
 
 class HistoryWindow(QWidget):

@@ -209,3 +209,30 @@ def test_tray_message_carries_no_markup_or_secrets(qtbot, monkeypatch):
     assert "verified safe" in body  # the decoded command is quoted ...
     assert not set("<>&") & set(body + title)  # ... but cannot become a link or an image
     assert "sk_live_51H" not in body and "sk_live_51H" not in result.explanation
+
+
+def test_details_highlights_match_the_text_with_crlf_astral_and_surrogates(qtbot):
+    from desktop.app.windows import display_text
+
+    text = "line one\r\n😀 line two\r\n\ud800 lone\r\npay 4111 1111 1111 1111 now\r\n"
+    f = finding(text=text)
+    win = DetailsWindow(f)
+    qtbot.addWidget(win)
+    assert win.text_view.toPlainText() == display_text(text)[0]
+    assert "\r" not in display_text(text)[0] and "\ufffd lone" in display_text(text)[0]
+    sels = win.text_view.extraSelections()
+    assert [s.cursor.selectedText() for s in sels] == ["4111 1111 1111 1111"]
+
+
+def test_history_stores_a_preview_with_a_lone_surrogate(tmp_path):
+    h = History(tmp_path / "h.sqlite3")
+    h.add(
+        source="clipboard",
+        category="pii_exposure",
+        severity="high",
+        confidence=0.9,
+        text_hash="s",
+        preview="card ••••\ud800 end",
+    )
+    assert h.entries()[0].preview == "card ••••? end"
+    h.close()
