@@ -10,6 +10,8 @@ from pathlib import Path
 
 SERVICE = "raxe-desktop"
 KEY_FILE = "hash.key"
+#: Length of the key in bytes (stored as hex).
+KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,13 @@ def _from_keyring(config_dir: Path) -> HashKey | None:
         if isinstance(backend, fail.Keyring):
             return None
         account = _account(config_dir)
-        value = keyring.get_password(SERVICE, account)
-        if not value:
-            value = secrets.token_hex(32)
+        key = _parse(keyring.get_password(SERVICE, account))
+        if key is None:  # none yet, or an entry that is not a key: make a new one
+            value = secrets.token_hex(KEY_BYTES)
             keyring.set_password(SERVICE, account, value)
+            key = bytes.fromhex(value)
         name = type(backend).__name__
-        return HashKey(bytes.fromhex(value), "keyring", f"OS keychain ({name})")
+        return HashKey(key, "keyring", f"OS keychain ({name})")
     except Exception:  # noqa: BLE001 - any keychain failure falls back to the key file
         return None
 
@@ -48,16 +51,34 @@ def _from_keyring(config_dir: Path) -> HashKey | None:
 def _from_file(config_dir: Path) -> HashKey:
     path = config_dir / KEY_FILE
     config_dir.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        key = _parse(path.read_text(encoding="ascii", errors="replace"))
+    except FileNotFoundError:
+        key = None
+    if key is None:  # missing, or empty/damaged (say, a crash between create and write)
+        key = secrets.token_bytes(KEY_BYTES)
+        tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+            fh.write(key.hex())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
     os.chmod(path, 0o600)
     return HashKey(
-        bytes.fromhex(path.read_text().strip()),
+        key,
         "file",
         f"key file {path} (readable only by you; no OS keychain was available)",
     )
+
+
+def _parse(value: str | None) -> bytes | None:
+    """The key a stored hex string holds, or None when it is not a whole key."""
+    try:
+        key = bytes.fromhex((value or "").strip())
+    except ValueError:
+        return None
+    return key if len(key) == KEY_BYTES else None
 
 
 def load_hash_key(config_dir: Path, prefer: str = "auto") -> HashKey:

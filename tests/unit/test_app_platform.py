@@ -7,6 +7,8 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from desktop.platform import current
 from desktop.platform.base import Platform
 from desktop.platform.keystore import load_hash_key
@@ -94,6 +96,19 @@ def test_hash_key_file_fallback_is_private(tmp_path):
     assert load_hash_key(tmp_path, "file").key == key.key  # stable across starts
 
 
+@pytest.mark.parametrize("content", ["", "   \n", "not hex at all", "abcd", "\xff\xfe garbage"])
+def test_a_damaged_key_file_is_replaced(tmp_path, content):
+    path = tmp_path / "hash.key"
+    path.write_text(content, encoding="latin-1")
+    key = load_hash_key(tmp_path, "file")
+    assert len(key.key) == 32 and key.key != b""
+    assert path.read_text() == key.key.hex()
+    assert load_hash_key(tmp_path, "file").key == key.key  # and kept from then on
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["hash.key"]  # no temporary file left
+
+
 def test_hash_key_without_keychain_falls_back(tmp_path, monkeypatch):
     import keyring
     from keyring.backends import fail
@@ -115,3 +130,34 @@ def test_windows_prepare_process_loads_onnxruntime_and_tolerates_no_shell32(monk
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_a_damaged_keychain_entry_is_replaced(tmp_path, monkeypatch):
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1
+
+        def __init__(self):
+            super().__init__()
+            self.store = {}
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.store.pop((service, username), None)
+
+    ring = MemoryKeyring()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: ring)
+    first = load_hash_key(tmp_path)
+    assert first.backend == "keyring" and len(first.key) == 32
+    (entry,) = ring.store
+    ring.store[entry] = "zz-not-a-key"
+    again = load_hash_key(tmp_path)
+    assert again.backend == "keyring" and len(again.key) == 32
+    assert ring.store[entry] == again.key.hex()
