@@ -132,7 +132,7 @@ def test_windows_prepare_process_loads_onnxruntime_and_tolerates_no_shell32(monk
     assert out.stdout.strip() == "ok"
 
 
-def test_a_damaged_keychain_entry_is_replaced(tmp_path, monkeypatch):
+def test_a_damaged_keychain_entry_is_replaced(tmp_path):
     import keyring
     from keyring.backend import KeyringBackend
 
@@ -152,12 +152,15 @@ def test_a_damaged_keychain_entry_is_replaced(tmp_path, monkeypatch):
         def delete_password(self, service, username):
             self.store.pop((service, username), None)
 
-    ring = MemoryKeyring()
-    monkeypatch.setattr(keyring, "get_keyring", lambda: ring)
-    first = load_hash_key(tmp_path)
-    assert first.backend == "keyring" and len(first.key) == 32
-    (entry,) = ring.store
-    ring.store[entry] = "zz-not-a-key"
-    again = load_hash_key(tmp_path)
+    ring, previous = MemoryKeyring(), keyring.get_keyring()
+    keyring.set_keyring(ring)
+    try:
+        first = load_hash_key(tmp_path)
+        assert first.backend == "keyring" and len(first.key) == 32
+        (entry,) = ring.store
+        ring.store[entry] = "zz-not-a-key"
+        again = load_hash_key(tmp_path)
+    finally:
+        keyring.set_keyring(previous)
     assert again.backend == "keyring" and len(again.key) == 32
     assert ring.store[entry] == again.key.hex()
