@@ -238,7 +238,7 @@ def iter_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | None, 
         if line.lstrip().startswith("{"):
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep: plain text
                 obj = None
             if isinstance(obj, dict):
                 text = obj.get("text")

@@ -135,6 +135,16 @@ def test_jsonl_bad_lines(tiny_model_dir, tmp_path, capsys):
     assert "\r" not in captured.err  # no progress bar when stderr is not a terminal
 
 
+def test_jsonl_deeply_nested_line_does_not_stop_the_batch(tiny_model_dir, tmp_path, capsys):
+    path = tmp_path / "in.jsonl"
+    deep = b'{"a":' * 200_000 + b"1" + b"}" * 200_000
+    path.write_bytes(deep + b'\n{"text": "please jailbreak"}\n')
+    code = main(["scan", "--jsonl", str(path), "--model-dir", str(tiny_model_dir)])
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == ExitCode.THREAT
+    assert [r["line"] for r in rows] == [1, 2] and rows[1]["category"] == "jailbreak"
+
+
 def test_jsonl_missing_file(capsys):
     assert main(["scan", "--jsonl", "/nonexistent.jsonl"]) == ExitCode.USAGE
 
