@@ -33,7 +33,7 @@ from desktop.detection.model import (
     WindowScores,
     without_surrogates,
 )
-from desktop.detection.normalize import normalize
+from desktop.detection.normalize import fold_with_offsets, normalize
 from desktop.detection.paths import default_model_dir
 from desktop.detection.policy import MODEL_RULE_ID, POLICY, Verdict, fuse, thresholds_from
 from desktop.detection.rules import redact, scan_rules
@@ -47,6 +47,8 @@ DEFAULT_MAX_CHARS = 1_000_000
 #: layers are also part of the cleaned text the model reads in its main pass).
 MAX_HIDDEN_RULE_SCANS = 64
 MAX_HIDDEN_MODEL_SCANS = 8
+#: The longest text whose after-clean-up rule hits are mapped back character by character.
+MAX_FOLD_CHARS = 200_000
 #: Characters of one decoded layer scanned on its own by the rules / by the model
 #: (the model bound keeps it to a few windows per layer).
 MAX_HIDDEN_RULE_CHARS = 65_536
@@ -183,6 +185,7 @@ class L2ThreatDetector:
             return found
         seen = {(e.rule_id, e.excerpt) for e in found}
         layers = norm.hidden_layers[:MAX_HIDDEN_RULE_SCANS]
+        folded: tuple[str, list[int]] | None = None
         for e in scan_rules(norm.text):
             raw = norm.text[e.start : e.end]
             if (e.rule_id, e.excerpt) in seen or not raw:
@@ -194,7 +197,17 @@ class L2ThreatDetector:
             if at >= 0:
                 start, end = at, at + len(raw)
             else:
-                start, end = _clamp(e.start, e.end, len(visible))
+                if folded is None:
+                    folded = (
+                        fold_with_offsets(visible)
+                        if len(visible) <= MAX_FOLD_CHARS
+                        else ("", [])
+                    )
+                at = folded[0].find(raw)
+                if at >= 0:  # found once invisibles are dropped and characters folded
+                    start, end = folded[1][at], folded[1][at + len(raw) - 1] + 1
+                else:
+                    start, end = _clamp(e.start, e.end, len(visible))
             found.append(replace(e, start=start, end=end, message=f"{e.message} (after clean-up)"))
         return found
 

@@ -33,7 +33,7 @@ from urllib.parse import unquote_to_bytes
 
 from desktop.detection.types import HiddenLayer, NormalizationStep, NormalizedText
 
-__all__ = ["normalize", "MAX_LAYERS"]
+__all__ = ["normalize", "fold_with_offsets", "MAX_LAYERS"]
 
 #: The most hidden layers one call decodes (each costs a decode and a line of output).
 MAX_LAYERS = 64
@@ -210,6 +210,32 @@ def normalize(
         truncated=truncated,
         scanned_chars=len(carrier),
     )
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``text`` with invisible characters (controls, zero-width, bidi) dropped and every
+    other character NFKC-folded on its own, and for each output character the index of
+    the character of ``text`` it came from.
+
+    A lighter cousin of the body clean-up that keeps track of positions: what the rules
+    find in the cleaned text can often be found here, and so mapped back to exact
+    offsets in the original (a card number split by zero-width spaces, full-width digits).
+    """
+    out: list[str] = []
+    index: list[int] = []
+    invisible = (_CONTROLS, _ZERO_WIDTH, _BIDI)
+    for i, ch in enumerate(text):
+        if ch.isascii():
+            if not _CONTROLS.match(ch):
+                out.append(ch)
+                index.append(i)
+            continue
+        if any(p.match(ch) for p in invisible):
+            continue
+        folded = unicodedata.normalize("NFKC", ch)
+        out.append(folded)
+        index.extend([i] * len(folded))
+    return "".join(out), index
 
 
 # --- the body ------------------------------------------------------------------------

@@ -283,6 +283,23 @@ def test_rule_match_after_clean_up_maps_back(detector):
     assert [(e.start, e.end) for e in r.evidence if e.source == "rule"] == [(6, 25)]
 
 
+def test_rule_match_split_by_zero_width_characters_maps_back_exactly(rules_detector):
+    text = "My card: " + "\u200b".join("4532015112830366") + " exp 12/29"
+    r = rules_detector.detect(text)
+    (card,) = [e for e in r.evidence if e.rule_id == "pii.payment_card"]
+    assert text[card.start : card.end].replace("\u200b", "") == "4532015112830366"
+    assert f"characters {card.start}–{card.end}" in r.explanation
+
+
+def test_fold_with_offsets_points_every_character_at_its_source():
+    from desktop.detection.normalize import fold_with_offsets
+
+    text = "a\u200bb\uff11\u202ec\ufb01x"  # zero-width, full-width 1, bidi, the fi ligature
+    folded, index = fold_with_offsets(text)
+    assert folded == "ab1cfix"
+    assert index == [0, 2, 3, 5, 6, 6, 7]
+
+
 @pytest.mark.parametrize("p", [0.94503, 0.99496, 0.5])
 def test_model_evidence_message_prints_the_confidence_it_carries(p):
     """The explanation prints the evidence's confidence; the message must not round the raw score apart from it."""
