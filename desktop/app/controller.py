@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QClipboard
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
@@ -396,7 +396,13 @@ class RaxeApp(QObject):
         win.show_status("Clipboard cleared.")
 
     def _replace_redacted(self, finding: Finding, win: DetailsWindow) -> None:
-        self.watcher.write_text(redacted_copy(finding.text))
+        # A megabyte of text takes a few seconds to mask and check: show that it is working.
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            copy = redacted_copy(finding.text)
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.watcher.write_text(copy)
         self.events.log("action", name="replace_redacted", request_id=finding.request_id)
         win.show_status("The clipboard now holds a redacted copy.")
 

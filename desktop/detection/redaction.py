@@ -18,6 +18,10 @@ only returns a copy in which nothing sensitive is found any more:
    has its invisible characters, which is no loss in a copy meant to be shared;
 3. if that still leaks, every long digit run and key-like token masked as well;
 4. if even that leaks, :data:`WITHHELD` instead of the text.
+
+Cost: each pass normalises and scans the text again. On the 2-core development VM a
+million characters took 1.6 s (plain prose) and 3.8 s (prose holding 25,000 card numbers)
+— measured with ``time.perf_counter`` around one call; the app shows a busy cursor meanwhile.
 """
 
 from __future__ import annotations
