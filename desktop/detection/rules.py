@@ -274,12 +274,38 @@ _IBAN = _re(
 )
 
 
-def _check_iban(m: re.Match[str], text: str) -> Hit | None:
+_IBAN_TOKEN = re.compile(r"[A-Z0-9]+")
+_IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2}")
+
+
+def _iban_span(m: re.Match[str]) -> tuple[int, int] | None:
+    """The longest valid IBAN in a candidate run, earliest first.
+
+    The pattern is greedy, so a run such as "AA00 GB82 WEST 1234 5698 7654 32" (letters and
+    digits before the IBAN) or an IBAN followed by one more group fails as a whole while a
+    valid IBAN sits inside it; the match is consumed, so the scan would never try that one.
+    """
     value = m.group()
-    if not std_iban.is_valid(value):
+    if std_iban.is_valid(value):
+        return m.start(), m.end()
+    tokens = [(t.start(), t.end()) for t in _IBAN_TOKEN.finditer(value)]
+    for i, (a, _) in enumerate(tokens):
+        if not _IBAN_HEAD.match(value, a):
+            continue
+        for j in range(len(tokens) - 1, i, -1):
+            if std_iban.is_valid(value[a : tokens[j][1]]):
+                return m.start() + a, m.start() + tokens[j][1]
+    return None
+
+
+def _check_iban(m: re.Match[str], text: str) -> Hit | None:
+    span = _iban_span(m)
+    if span is None:
         return None
-    hit = Hit(message=f"IBAN bank account number ({value[:2]}, valid check digits)")
-    return _demote(hit, text, m.start(), m.end(), value)
+    start, end = span
+    value = text[start:end]
+    hit = Hit(start, end, message=f"IBAN bank account number ({value[:2]}, valid check digits)")
+    return _demote(hit, text, start, end, value)
 
 
 _SSN_DASHED = _re(r"(?<![\w\-])(\d{3})-(\d{2})-(\d{4})(?![\w\-])")

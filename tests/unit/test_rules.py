@@ -6,7 +6,7 @@ import base64
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from desktop.detection.categories import Category, Severity
@@ -495,6 +495,7 @@ secret_values = st.sampled_from(
 
 @settings(max_examples=150, deadline=None)
 @given(prefix=st.text(max_size=40), secret=secret_values, suffix=st.text(max_size=40))
+@example(prefix="AA00", secret="GB82 WEST 1234 5698 7654 32", suffix="")
 def test_redaction_never_leaks_the_raw_value(prefix: str, secret: str, suffix: str) -> None:
     text = f"{prefix} {secret} {suffix}"
     found = scan_rules(text)
@@ -537,6 +538,19 @@ def test_one_megabyte_is_scanned_quickly(unit: str) -> None:
     scan_rules(text)
     # Well under a second on an idle machine; generous here for shared CI runners.
     assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AA00 GB82 WEST 1234 5698 7654 32",  # an IBAN-shaped group before it
+        "GB82 WEST 1234 5698 7654 32 ABCD",  # one more group after it
+        "ref XY99 GB82 WEST 1234 5698 7654 32 ZZ",
+    ],
+)
+def test_an_iban_inside_a_longer_run_is_found(text: str) -> None:
+    e = only(text, "pii.iban")
+    assert text[e.start : e.end] == "GB82 WEST 1234 5698 7654 32"
 
 
 def test_exfil_message_does_not_double_the_article() -> None:
