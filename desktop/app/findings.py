@@ -13,7 +13,7 @@ from typing import Any
 from desktop.app.decisions import Decision, Source
 from desktop.detection.categories import Category, Severity
 from desktop.detection.explain import near_miss_note
-from desktop.detection.redaction import redacted_copy as _core_redacted_copy
+from desktop.detection.redaction import redacted_copy
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,6 @@ class RecentFindings:
 
     def by_request(self, request_id: int) -> Finding | None:
         return next((f for f in self._items if f.request_id == request_id), None)
-
-
-def redacted_copy(text: str) -> str:
-    """The text with personal data and secrets masked, checked again before it is returned
-    (see :mod:`desktop.detection.redaction`)."""
-    return _core_redacted_copy(text)
 
 
 #: How much of a text the history preview is made from (it keeps the first 160 characters).

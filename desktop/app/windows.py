@@ -40,6 +40,7 @@ from desktop.app.history import History
 from desktop.app.qtcompat import emit
 from desktop.app.settings import SETTINGS, Settings
 from desktop.detection.categories import THREAT_CATEGORIES
+from desktop.detection.model import without_surrogates
 
 HIGHLIGHT = QColor(255, 196, 0, 140)
 
@@ -149,9 +150,6 @@ class DetailsWindow(QWidget):
         self.status_label.setText(text)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def display_text(text: str) -> tuple[str, Callable[[int], int]]:
     """The text as a QTextDocument holds it, and a map from offsets in ``text`` to its
     positions there.
@@ -161,7 +159,7 @@ def display_text(text: str) -> tuple[str, Callable[[int], int]]:
     original. Here CRLF becomes LF and a lone surrogate U+FFFD (one unit, as it was), so
     only the CRLF merges and characters beyond the BMP move positions.
     """
-    shown = _LONE_SURROGATE.sub("\ufffd", text)
+    shown = without_surrogates(text)
     crlf_ends = [m.start() + 1 for m in re.finditer("\r\n", shown)]
     shown = shown.replace("\r\n", "\n")
     astral = [i for i, c in enumerate(shown) if ord(c) > 0xFFFF] if not shown.isascii() else []

@@ -2,8 +2,8 @@
 
 Requests carry ids; a clipboard (or selection) request older than the newest request from
 the same source is dropped unscanned: the newest one is always scanned, and the controller
-forgets a dropped text's hash so that copying it again scans it. The GUI thread never waits. An exception in a scan is reported by signal and the
-worker keeps serving.
+forgets a dropped text's hash so that copying it again scans it. The GUI thread never
+waits. An exception in a scan is reported by signal and the worker keeps serving.
 """
 
 from __future__ import annotations

@@ -18,6 +18,14 @@ def start_service(qtbot, factory):
     return svc
 
 
+def record_ids(svc):
+    """Lists of the ids the service drops and finishes, filled as its signals arrive."""
+    dropped, done = [], []
+    svc.dropped.connect(lambda r: dropped.append(r.id))
+    svc.finished.connect(lambda r: done.append(r.request.id))
+    return dropped, done
+
+
 def test_results_arrive_by_signal_off_the_gui_thread(qtbot):
     threads = []
     det = FakeDetector()
@@ -49,9 +57,7 @@ def test_an_exception_does_not_kill_the_worker(qtbot):
 
 def test_stale_clipboard_requests_are_dropped(qtbot):
     svc = start_service(qtbot, FakeDetector)
-    dropped, done = [], []
-    svc.dropped.connect(lambda r: dropped.append(r.id))
-    svc.finished.connect(lambda r: done.append(r.request.id))
+    dropped, done = record_ids(svc)
     try:
         ids = [svc.submit(Source.CLIPBOARD, f"text {i}", f"h{i}").id for i in range(20)]
         qtbot.waitUntil(lambda: ids[-1] in done, timeout=5000)
@@ -88,9 +94,7 @@ class SlowFakeDetector(FakeDetector):
 
 def test_a_selection_does_not_drop_a_pending_clipboard_scan(qtbot):
     svc = start_service(qtbot, SlowFakeDetector)
-    dropped, done = [], []
-    svc.dropped.connect(lambda r: dropped.append(r.id))
-    svc.finished.connect(lambda r: done.append(r.request.id))
+    dropped, done = record_ids(svc)
     try:
         busy = svc.submit(Source.CLIPBOARD, "slow text", "h1")
         qtbot.wait(150)  # the worker is inside the slow scan
