@@ -315,8 +315,15 @@ class L2ThreatDetector:
         self, result: DetectionResult, start: float, text: str, *, model_chars: int | None = None
     ) -> DetectionResult:
         # Rule messages can quote what they found (a decoded PowerShell command, a
-        # destination address): mask personal data and secrets in them too.
-        evidence = tuple(replace(e, message=_redact(e.message)) for e in result.evidence)
+        # destination address): mask personal data and secrets in them too, once per
+        # distinct message (each costs a rules pass); model messages are templates.
+        masked = {
+            m: _redact(m) for m in {e.message for e in result.evidence if e.rule_id != MODEL_RULE_ID}
+        }
+        evidence = tuple(
+            replace(e, message=masked[e.message]) if e.message in masked else e
+            for e in result.evidence
+        )
         result = replace(
             result, evidence=evidence, latency_ms=(time.perf_counter() - start) * 1000.0
         )
