@@ -107,11 +107,12 @@ def teacher_logits(teacher: Path, cfg: dict, rows: list[dict], threads: int) -> 
 
     if threads:
         torch.set_num_threads(threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = model_of_run(cfg)
     load_weights(model, torch.load(teacher / "best.pt", map_location="cpu"))
     tok = load_tokenizer(Path(cfg["base"]) / "tokenizer.json", int(cfg["max_length"]))
     enc = encode(tok, [{"text": r["text"], "label": "benign"} for r in rows])
-    return predict_logits(model, enc.ids, torch.device("cpu"))
+    return predict_logits(model.to(device), enc.ids, device)
 
 
 def main(argv: list[str] | None = None) -> int:

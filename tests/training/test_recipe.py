@@ -794,3 +794,40 @@ def test_from_onnx_recovers_the_weights_of_a_quantised_export(tmp_path):
     assert np.abs(a - q).max() <= np.abs(b - q).max() + 0.05
     with pytest.raises(SystemExit, match="encoder layers"):
         from_onnx.main(["--model", str(tmp_path / "int8.onnx"), "--out", str(tmp_path / "bad"), "--keep-layers", "0,1,2"])
+
+
+def test_ensemble_averages_teachers_and_their_transfer_rows(built):
+    from models.training import augment, ensemble
+
+    root, out = built
+    common = ["--data", str(out), "--tiny-random", "--max-steps", "3", "--eval-every", "3", "--batch-size", "8",
+              "--max-val", "16", "--save-logits"]
+    runs = [root / "ens_a", root / "ens_b"]
+    for run, seed in zip(runs, ("1", "2"), strict=True):
+        assert train.main([*common, "--seed", seed, "--out", str(run)]) == 0
+    augs = [root / "ens_aug_a", root / "ens_aug_b"]
+    for run, aug in zip(runs, augs, strict=True):
+        assert augment.main(["--data", str(out), "--teacher", str(run), "--out", str(aug), "--rows", "20"]) == 0
+    ens, aug_ens = root / "ens", root / "ens_aug"
+    assert ensemble.main(["--runs", *map(str, runs), "--out", str(ens), "--augs", *map(str, augs), "--aug-out", str(aug_ens)]) == 0
+    for name in ("train_logits.npy", "val_logits.npy"):
+        a, b = (np.load(r / name) for r in runs)
+        assert not np.allclose(a, b)  # two seeds: two different teachers
+        assert np.allclose(np.load(ens / name), (a + b) / 2, atol=1e-6)
+    assert np.allclose(np.load(aug_ens / "logits.npy"), (np.load(augs[0] / "logits.npy") + np.load(augs[1] / "logits.npy")) / 2, atol=1e-6)
+    assert (aug_ens / "rows.jsonl.gz").read_bytes() == (augs[0] / "rows.jsonl.gz").read_bytes()
+    # The averaged teacher and its rows are accepted for this training file.
+    assert train.main(["--data", str(out), "--tiny-random", "--max-steps", "3", "--eval-every", "3", "--batch-size", "8",
+                       "--max-val", "16", "--out", str(root / "ens_student"), "--teacher-logits", str(ens / "train_logits.npy"),
+                       "--extra-rows", str(aug_ens)]) == 0
+
+    cfg = json.loads((runs[1] / "train_config.json").read_text())
+    (runs[1] / "train_config.json").write_text(json.dumps({**cfg, "train_sha256": "0" * 64}))
+    with pytest.raises(SystemExit, match="different"):
+        ensemble.main(["--runs", *map(str, runs), "--out", str(root / "ens_bad")])
+    (runs[1] / "train_config.json").write_text(json.dumps(cfg))
+    other = root / "ens_aug_c"
+    assert augment.main(["--data", str(out), "--teacher", str(runs[1]), "--out", str(other), "--rows", "20", "--seed", "99"]) == 0
+    with pytest.raises(SystemExit, match="rows differ"):
+        ensemble.main(["--runs", *map(str, runs), "--out", str(root / "ens_bad"), "--augs", str(augs[0]), str(other),
+                       "--aug-out", str(root / "ens_bad_aug")])

@@ -1,0 +1,91 @@
+"""Average the logits of several teacher runs into one teacher for distillation.
+
+    python -m models.training.ensemble --runs OUT/teacherA OUT/teacherB --out OUT/ens \\
+        [--augs OUT/augA OUT/augB --aug-out OUT/augens]
+
+Two 6-layer teachers trained with different settings (seed, learning rate, batch size) make
+different mistakes; the mean of their logits is a better teacher than either (v2.10.0: 0.962
+macro-F1 at the 0.8 % false-alarm budget on validation against 0.896 and 0.958). Each run's
+``train_logits.npy`` and ``val_logits.npy`` (``train --save-logits``) are averaged into
+``OUT``, with a ``train_config.json`` naming the training file's sha256, so that ``train
+--teacher-logits OUT/train_logits.npy`` accepts them for that file and no other.
+
+``--augs`` averages the teachers' transfer rows (``models.training.augment`` run once per
+teacher with the same seed and row count, so the rows are the same) into ``--aug-out``, for
+``train --extra-rows``. Runs made from different training files, or transfer rows that differ,
+are refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from models.training.common import LABELS
+
+
+def _sha_of(run: Path, name: str) -> str | None:
+    path = run / name
+    return json.loads(path.read_text()).get("train_sha256") if path.exists() else None
+
+
+def average_teachers(runs: list[Path], out: Path) -> dict:
+    """Mean train and validation logits of ``runs`` written to ``out``; returns the summary."""
+    shas = {_sha_of(r, "train_config.json") for r in runs}
+    if len(shas) != 1 or None in shas:
+        raise SystemExit(f"the teachers were trained on different (or unrecorded) training files: {sorted(map(str, shas))}")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("train_logits.npy", "val_logits.npy"):
+        arrays = [np.load(r / name).astype(np.float32) for r in runs]
+        if len({a.shape for a in arrays}) != 1 or arrays[0].shape[1:] != (len(LABELS),):
+            raise SystemExit(f"{name}: shapes differ or are not (rows, {len(LABELS)}): {[a.shape for a in arrays]}")
+        np.save(out / name, np.mean(arrays, axis=0).astype(np.float32))
+    summary = {"train_sha256": shas.pop(), "teachers": [str(r) for r in runs]}
+    (out / "train_config.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def average_augments(augs: list[Path], out: Path) -> dict:
+    """Mean logits of the same transfer rows scored by several teachers, written to ``out``."""
+    rows = [(a / "rows.jsonl.gz").read_bytes() for a in augs]
+    import gzip
+
+    if len({gzip.decompress(r) for r in rows}) != 1:
+        raise SystemExit("the transfer rows differ between --augs: run augment with the same --seed and --rows")
+    summaries = [json.loads((a / "augment.json").read_text()) for a in augs]
+    if len({s.get("train_sha256") for s in summaries}) != 1:
+        raise SystemExit("the transfer rows were made from different training files")
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(augs[0] / "rows.jsonl.gz", out / "rows.jsonl.gz")
+    logits = np.mean([np.load(a / "logits.npy").astype(np.float32) for a in augs], axis=0).astype(np.float32)
+    np.save(out / "logits.npy", logits)
+    pred = logits.argmax(1)
+    summary = {**summaries[0], "teacher": [str(a) for a in augs],
+               "teacher_argmax": {c: int((pred == i).sum()) for i, c in enumerate(LABELS)}}
+    (out / "augment.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=Path, nargs="+", required=True, help="teacher runs (train --save-logits)")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--augs", type=Path, nargs="*", default=[], help="augment outputs, one per teacher")
+    ap.add_argument("--aug-out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if bool(args.augs) != (args.aug_out is not None):
+        ap.error("--augs and --aug-out go together")
+    print(json.dumps(average_teachers(args.runs, args.out)))
+    if args.augs:
+        summary = average_augments(args.augs, args.aug_out)
+        print(json.dumps({"rows": summary["rows"], "teacher_argmax": summary["teacher_argmax"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
