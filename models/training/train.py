@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--patience", type=int, default=4, help="evaluations without improvement before stopping")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
+    ap.add_argument("--stop-after-steps", type=int, default=0,
+                    help="stop after this many steps without shortening the learning-rate schedule, which --max-steps does "
+                         "(replays a run that --time-budget-min stopped; 0 = no limit)")
     ap.add_argument("--time-budget-min", type=float, default=0, help="stop after this many minutes (0 = none)")
     ap.add_argument("--max-val", type=int, default=4000,
                     help="validation rows used for early stopping (0 = all; drawing a sample uses the seed's generator, so the batch order depends on this too)")
@@ -283,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             if step % 50 == 0:
                 el = time.time() - t0
                 print(f"step {step}/{total} loss {loss.item():.4f} {step * args.batch_size / el:.1f} samples/s", flush=True)
-            last = step >= total or (args.time_budget_min and time.time() - t0 > args.time_budget_min * 60)
+            last = (step >= total or (args.stop_after_steps and step >= args.stop_after_steps)
+                    or (args.time_budget_min and time.time() - t0 > args.time_budget_min * 60))
             if step % args.eval_every == 0 or last:
                 val_logits = predict_logits(model, va.ids, device)
                 pred = val_logits.argmax(1)

@@ -831,3 +831,21 @@ def test_ensemble_averages_teachers_and_their_transfer_rows(built):
     with pytest.raises(SystemExit, match="rows differ"):
         ensemble.main(["--runs", *map(str, runs), "--out", str(root / "ens_bad"), "--augs", str(augs[0]), str(other),
                        "--aug-out", str(root / "ens_bad_aug")])
+
+
+def test_stop_after_steps_keeps_the_planned_schedule(built):
+    """--stop-after-steps ends a run where --time-budget-min once did, with the schedule of the whole run;
+    --max-steps shortens the schedule itself, so the same three steps learn at other rates."""
+    import torch
+
+    root, out = built
+    common = ["--data", str(out), "--tiny-random", "--batch-size", "8", "--max-val", "16", "--eval-every", "3",
+              "--lr", "3e-3", "--epochs", "2", "--patience", "9", "--warmup", "0.5"]
+    stopped, short = root / "stop_after", root / "stop_short"
+    assert train.main([*common, "--out", str(stopped), "--stop-after-steps", "3"]) == 0
+    assert train.main([*common, "--out", str(short), "--max-steps", "3"]) == 0
+    planned = json.loads((stopped / "train_config.json").read_text())["total_steps"]
+    assert planned > 3 and json.loads((short / "train_config.json").read_text())["total_steps"] == 3
+    assert json.loads((stopped / "history.json").read_text())["history"][-1]["step"] == 3
+    a, b = torch.load(stopped / "best.pt"), torch.load(short / "best.pt")
+    assert any(not torch.equal(a[k], b[k]) for k in a)
