@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.detection.model import without_surrogates
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS detections (
     id INTEGER PRIMARY KEY,
@@ -54,8 +56,8 @@ class History:
         preview: str | None = None,
         ts: float | None = None,
     ) -> int:
-        if preview is not None:  # sqlite cannot store lone surrogates
-            preview = preview.encode("utf-8", "replace").decode("utf-8")
+        if preview is not None:  # sqlite cannot store lone surrogates: U+FFFD, as the core shows them
+            preview = without_surrogates(preview)
         cur = self._db.execute(
             "INSERT INTO detections (ts, source, category, severity, confidence, text_hash, preview)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

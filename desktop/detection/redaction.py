@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from desktop.detection.explain import fallback_redact
+from desktop.detection.model import without_surrogates
 from desktop.detection.normalize import normalize
 from desktop.detection.rules import RULES_BY_ID, redact, scan_rules
 from desktop.detection.types import Evidence, HiddenLayer
@@ -101,7 +102,7 @@ def redacted_copy(text: str) -> str:
     """
     if len(text) > MAX_COPY_CHARS:
         return WITHHELD
-    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> "?"
+    text = without_surrogates(text)  # lone surrogates -> U+FFFD, as everywhere in the core
     try:
         copy = _mask_pass(text)
         if not sensitive_hits(copy):

@@ -234,5 +234,5 @@ def test_history_stores_a_preview_with_a_lone_surrogate(tmp_path):
         text_hash="s",
         preview="card ••••\ud800 end",
     )
-    assert h.entries()[0].preview == "card ••••? end"
+    assert h.entries()[0].preview == "card ••••\ufffd end"
     h.close()
