@@ -22,10 +22,18 @@ def base_model_dir() -> Path:
 
 
 def train_file_sha256(data_dir: Path) -> str:
-    """sha256 of a built dataset's training file: what ties a teacher's logits to the rows they score."""
-    from desktop.detection.model import sha256_file
+    """sha256 of a built dataset's training rows: what ties a teacher's logits to the rows they score.
 
-    return sha256_file(Path(data_dir) / "train.jsonl.gz")
+    The hash is of the decompressed file, so the same rows compressed again (gzip stores the time
+    of writing in its header, so a copy made on another machine has other bytes) keep their hash.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    with gzip.open(Path(data_dir) / "train.jsonl.gz", "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_rows(path: Path) -> list[dict]:

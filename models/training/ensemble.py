@@ -11,9 +11,12 @@ macro-F1 at the 0.8 % false-alarm budget on validation against 0.896 and 0.958).
 --teacher-logits OUT/train_logits.npy`` accepts them for that file and no other.
 
 ``--augs`` averages the teachers' transfer rows (``models.training.augment`` run once per
-teacher with the same seed and row count, so the rows are the same) into ``--aug-out``, for
-``train --extra-rows``. Runs made from different training files, or transfer rows that differ,
-are refused.
+teacher, in the order of ``--runs``, with the same seed and row count, so the rows are the same)
+into ``--aug-out``, for ``train --extra-rows``. Refused: runs made from different training
+files, transfer rows that differ, or transfer rows not scored by the runs named, one each, in the
+same order. Where a teacher has no logits for a row (NaN, a teacher carried over by
+``teacher_map``), the mean is of the others; a row no teacher scored stays NaN, which ``train``
+reads as "hard label only".
 """
 
 from __future__ import annotations
@@ -27,6 +30,16 @@ from pathlib import Path
 import numpy as np
 
 from models.training.common import LABELS
+
+
+def mean_logits(arrays: list[np.ndarray]) -> np.ndarray:
+    """Row-wise mean of several teachers' logits, skipping a teacher's NaN rows (all NaN stays NaN)."""
+    stacked = np.stack([a.astype(np.float32) for a in arrays])
+    known = np.isfinite(stacked).all(axis=2, keepdims=True)
+    count = known.sum(axis=0)
+    total = np.where(known, stacked, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(np.float32)
 
 
 def _sha_of(run: Path, name: str) -> str | None:
@@ -44,25 +57,31 @@ def average_teachers(runs: list[Path], out: Path) -> dict:
         arrays = [np.load(r / name).astype(np.float32) for r in runs]
         if len({a.shape for a in arrays}) != 1 or arrays[0].shape[1:] != (len(LABELS),):
             raise SystemExit(f"{name}: shapes differ or are not (rows, {len(LABELS)}): {[a.shape for a in arrays]}")
-        np.save(out / name, np.mean(arrays, axis=0).astype(np.float32))
+        np.save(out / name, mean_logits(arrays))
     summary = {"train_sha256": shas.pop(), "teachers": [str(r) for r in runs]}
     (out / "train_config.json").write_text(json.dumps(summary, indent=1))
     return summary
 
 
-def average_augments(augs: list[Path], out: Path) -> dict:
-    """Mean logits of the same transfer rows scored by several teachers, written to ``out``."""
-    rows = [(a / "rows.jsonl.gz").read_bytes() for a in augs]
+def average_augments(augs: list[Path], out: Path, runs: list[Path]) -> dict:
+    """Mean logits of the same transfer rows scored by the teachers ``runs`` (one each, in order)."""
     import gzip
 
+    if len(augs) != len(runs):
+        raise SystemExit(f"{len(augs)} --augs for {len(runs)} --runs: give one augment output per teacher, in the same order")
+    rows = [(a / "rows.jsonl.gz").read_bytes() for a in augs]
     if len({gzip.decompress(r) for r in rows}) != 1:
         raise SystemExit("the transfer rows differ between --augs: run augment with the same --seed and --rows")
     summaries = [json.loads((a / "augment.json").read_text()) for a in augs]
-    if len({s.get("train_sha256") for s in summaries}) != 1:
-        raise SystemExit("the transfer rows were made from different training files")
+    for aug, summary, run in zip(augs, summaries, runs, strict=True):
+        if Path(str(summary.get("teacher"))).resolve() != run.resolve():
+            raise SystemExit(f"{aug} was scored by {summary.get('teacher')}, not by {run}")
+    teachers_sha = _sha_of(runs[0], "train_config.json")
+    if {s.get("train_sha256") for s in summaries} != {teachers_sha}:
+        raise SystemExit("the transfer rows were made from another training file than the teachers'")
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(augs[0] / "rows.jsonl.gz", out / "rows.jsonl.gz")
-    logits = np.mean([np.load(a / "logits.npy").astype(np.float32) for a in augs], axis=0).astype(np.float32)
+    logits = mean_logits([np.load(a / "logits.npy") for a in augs])
     np.save(out / "logits.npy", logits)
     pred = logits.argmax(1)
     summary = {**summaries[0], "teacher": [str(a) for a in augs],
@@ -82,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--augs and --aug-out go together")
     print(json.dumps(average_teachers(args.runs, args.out)))
     if args.augs:
-        summary = average_augments(args.augs, args.aug_out)
+        summary = average_augments(args.augs, args.aug_out, args.runs)
         print(json.dumps({"rows": summary["rows"], "teacher_argmax": summary["teacher_argmax"]}))
     return 0
 

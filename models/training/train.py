@@ -18,7 +18,7 @@ training set (``OUT/train_logits.npy``, in file order) and validation set
 (``OUT/val_logits.npy``); a second run with ``--teacher-logits`` trains on
 ``(1 - α) · class-weighted cross-entropy + α · T² · KL(teacher ‖ student)`` at
 softening temperature ``T`` (``--kd-alpha``, ``--kd-temp``). The teacher's logits
-must come from the same training file: its sha256 is recorded in each run's
+must come from the same training rows: their sha256 is recorded in each run's
 ``train_config.json`` and checked. Rows whose teacher logits are NaN (a teacher
 mapped from an older build by ``models.training.teacher_map``) are trained on
 the hard labels alone. ``--extra-rows DIR`` adds unlabelled rows with their

@@ -849,3 +849,44 @@ def test_stop_after_steps_keeps_the_planned_schedule(built):
     assert json.loads((stopped / "history.json").read_text())["history"][-1]["step"] == 3
     a, b = torch.load(stopped / "best.pt"), torch.load(short / "best.pt")
     assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ensemble_refuses_transfer_rows_of_other_teachers_and_skips_missing_logits(built):
+    from models.training import augment, ensemble
+
+    root, out = built
+    runs = [root / "ens_a", root / "ens_b"]
+    augs = [root / "ens_aug_a", root / "ens_aug_b"]
+    if not all((r / "train_logits.npy").exists() for r in runs):  # made by the test above when run alone
+        common = ["--data", str(out), "--tiny-random", "--max-steps", "3", "--eval-every", "3", "--batch-size", "8",
+                  "--max-val", "16", "--save-logits"]
+        for run, seed in zip(runs, ("1", "2"), strict=True):
+            assert train.main([*common, "--seed", seed, "--out", str(run)]) == 0
+        for run, aug in zip(runs, augs, strict=True):
+            assert augment.main(["--data", str(out), "--teacher", str(run), "--out", str(aug), "--rows", "20"]) == 0
+    bad = ["--runs", *map(str, runs), "--out", str(root / "ens_bad"), "--aug-out", str(root / "ens_bad_aug")]
+    with pytest.raises(SystemExit, match="one augment output per teacher"):
+        ensemble.main([*bad, "--augs", str(augs[0])])
+    with pytest.raises(SystemExit, match="scored by"):
+        ensemble.main([*bad, "--augs", str(augs[1]), str(augs[0])])  # swapped: B's rows scored by A
+    with pytest.raises(SystemExit, match="scored by"):
+        ensemble.main([*bad, "--augs", str(augs[0]), str(augs[0])])
+
+    a = np.array([[1.0, 2.0], [np.nan, np.nan], [np.nan, np.nan]], dtype=np.float32)
+    b = np.array([[3.0, 4.0], [5.0, 6.0], [np.nan, np.nan]], dtype=np.float32)
+    mean = ensemble.mean_logits([a, b])
+    np.testing.assert_array_equal(mean[:2], [[2.0, 3.0], [5.0, 6.0]])
+    assert np.isnan(mean[2]).all()
+
+
+def test_train_file_hash_is_of_the_rows_not_of_the_gzip_bytes(tmp_path):
+    from models.training.common import train_file_sha256
+
+    rows = b'{"text": "a", "label": "benign"}\n'
+    for name, mtime, data in (("one", 1, rows), ("two", 2, rows), ("three", 1, rows + rows)):
+        (tmp_path / name).mkdir()
+        with open(tmp_path / name / "train.jsonl.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=mtime) as fh:
+            fh.write(data)
+    assert (tmp_path / "one" / "train.jsonl.gz").read_bytes() != (tmp_path / "two" / "train.jsonl.gz").read_bytes()
+    assert train_file_sha256(tmp_path / "one") == train_file_sha256(tmp_path / "two") == hashlib.sha256(rows).hexdigest()
+    assert train_file_sha256(tmp_path / "three") != train_file_sha256(tmp_path / "one")
