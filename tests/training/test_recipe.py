@@ -890,3 +890,29 @@ def test_train_file_hash_is_of_the_rows_not_of_the_gzip_bytes(tmp_path):
     assert (tmp_path / "one" / "train.jsonl.gz").read_bytes() != (tmp_path / "two" / "train.jsonl.gz").read_bytes()
     assert train_file_sha256(tmp_path / "one") == train_file_sha256(tmp_path / "two") == hashlib.sha256(rows).hexdigest()
     assert train_file_sha256(tmp_path / "three") != train_file_sha256(tmp_path / "one")
+
+
+def test_reduce_range_keeps_every_weight_in_seven_bits(tmp_path):
+    """--reduce-range: weights in -64..64, so no pair of u8 x s8 products can saturate a 16-bit sum."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    from models.training.common import LABELS, build_model
+
+    torch.manual_seed(0)
+    model = build_model(None, len(LABELS), None, tiny=True)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(20)  # spread the weights so that 8-bit quantisation uses its whole range
+    export.export_onnx(model, tmp_path / "fp32.onnx")
+    ranges = {}
+    for reduce in (False, True):
+        dst = tmp_path / f"int8_{reduce}.onnx"
+        export.quantize(tmp_path / "fp32.onnx", dst, reduce_range=reduce)
+        weights = [numpy_helper.to_array(i) for i in onnx.load(str(dst)).graph.initializer
+                   if i.data_type == onnx.TensorProto.INT8 and i.dims and len(i.dims) == 2]
+        assert weights
+        ranges[reduce] = (min(int(w.min()) for w in weights), max(int(w.max()) for w in weights))
+    assert ranges[True][0] >= -64 and ranges[True][1] <= 64
+    assert ranges[False][0] < -64 or ranges[False][1] > 64
