@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,6 @@ def train_file_sha256(data_dir: Path) -> str:
     The hash is of the decompressed file, so the same rows compressed again (gzip stores the time
     of writing in its header, so a copy made on another machine has other bytes) keep their hash.
     """
-    import hashlib
-
     digest = hashlib.sha256()
     with gzip.open(Path(data_dir) / "train.jsonl.gz", "rb") as fh:
         while block := fh.read(1 << 20):

@@ -22,6 +22,7 @@ reads as "hard label only".
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 import sys
@@ -42,19 +43,20 @@ def mean_logits(arrays: list[np.ndarray]) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(np.float32)
 
 
-def _sha_of(run: Path, name: str) -> str | None:
-    path = run / name
+def _sha_of(run: Path) -> str | None:
+    """The training-rows hash a teacher run records, or None."""
+    path = run / "train_config.json"
     return json.loads(path.read_text()).get("train_sha256") if path.exists() else None
 
 
 def average_teachers(runs: list[Path], out: Path) -> dict:
     """Mean train and validation logits of ``runs`` written to ``out``; returns the summary."""
-    shas = {_sha_of(r, "train_config.json") for r in runs}
+    shas = {_sha_of(r) for r in runs}
     if len(shas) != 1 or None in shas:
         raise SystemExit(f"the teachers were trained on different (or unrecorded) training files: {sorted(map(str, shas))}")
     out.mkdir(parents=True, exist_ok=True)
     for name in ("train_logits.npy", "val_logits.npy"):
-        arrays = [np.load(r / name).astype(np.float32) for r in runs]
+        arrays = [np.load(r / name) for r in runs]
         if len({a.shape for a in arrays}) != 1 or arrays[0].shape[1:] != (len(LABELS),):
             raise SystemExit(f"{name}: shapes differ or are not (rows, {len(LABELS)}): {[a.shape for a in arrays]}")
         np.save(out / name, mean_logits(arrays))
@@ -65,8 +67,6 @@ def average_teachers(runs: list[Path], out: Path) -> dict:
 
 def average_augments(augs: list[Path], out: Path, runs: list[Path]) -> dict:
     """Mean logits of the same transfer rows scored by the teachers ``runs`` (one each, in order)."""
-    import gzip
-
     if len(augs) != len(runs):
         raise SystemExit(f"{len(augs)} --augs for {len(runs)} --runs: give one augment output per teacher, in the same order")
     rows = [(a / "rows.jsonl.gz").read_bytes() for a in augs]
@@ -76,7 +76,7 @@ def average_augments(augs: list[Path], out: Path, runs: list[Path]) -> dict:
     for aug, summary, run in zip(augs, summaries, runs, strict=True):
         if Path(str(summary.get("teacher"))).resolve() != run.resolve():
             raise SystemExit(f"{aug} was scored by {summary.get('teacher')}, not by {run}")
-    teachers_sha = _sha_of(runs[0], "train_config.json")
+    teachers_sha = _sha_of(runs[0])
     if {s.get("train_sha256") for s in summaries} != {teachers_sha}:
         raise SystemExit("the transfer rows were made from another training file than the teachers'")
     out.mkdir(parents=True, exist_ok=True)

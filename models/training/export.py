@@ -60,9 +60,9 @@ def quantize(src: Path, dst: Path, reduce_range: bool = False) -> None:
 
     ``reduce_range`` (``export --reduce-range``; not the shipped format) stores the weights in 7
     bits (-64..64). On a CPU without VNNI (AVX2, AVX-512 without VNNI) onnxruntime multiplies
-    unsigned 8-bit activations by the weights with ``vpmaddubsw``, which adds two products in a saturating 16-bit sum: with 8-bit
-    weights a sum can pass 32,767 and is clipped, with 7-bit weights (255 · 64 · 2 = 32,640) it
-    cannot. So 7-bit weights give the same integer products on every x86 CPU, VNNI or not, and the
+    unsigned 8-bit activations by the weights with ``vpmaddubsw``, which adds two products in a
+    saturating 16-bit sum: with 8-bit weights a sum can pass 32,767 and is clipped, with 7-bit
+    weights (255 · 64 · 2 = 32,640) it cannot. So 7-bit weights give the same integer products on every x86 CPU, VNNI or not, and the
     thresholds calibrated on one hold on the other. On v2.10.0's weights, on an AVX2 CPU, they
     halved the mean logit gap to FP32 (0.070 to 0.032) and raised the label agreement from 99.53 %
     to 99.68 %; but re-thresholded, that model alarmed on 4 of the 75 everyday commands (the
