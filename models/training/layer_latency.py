@@ -3,6 +3,7 @@
     python -m models.training.layer_latency [--layers 6,4,3,2] [--tokens 64] [--runs 300]
     python -m models.training.layer_latency --ab models/l2_classifier.onnx [--rounds 60]
     python -m models.training.layer_latency --compare models OTHER_MODEL_DIR [--rounds 60]
+    python -m models.training.layer_latency --shapes 0,3:1024:12 0,3:512:4 [--rounds 30]
 
 Builds each pruned variant from the base weights (the head is untrained: latency
 does not depend on the weights), exports FP32 and INT8 ONNX to a temporary folder
@@ -11,6 +12,10 @@ and times one-thread inference on a fixed-length input after a warm-up.
 ``--ab MODEL`` times one model with onnxruntime's full fusions against the app's
 session (:data:`desktop.detection.model.DISABLED_OPTIMIZERS` off), interleaved in
 short bursts so that the VM's drift hits both alike.
+
+``--shapes LAYERS:FFN:HEADS ...`` builds each shape from the base weights (the layers kept, the
+feed-forward neurons and attention heads kept per layer), exports it to INT8 and times the app's
+session on all of them interleaved: the accuracy/latency table of pruned networks in the card.
 
 ``--compare DIR DIR ...`` times the app's runner (``OnnxClassifier.predict_windows``:
 tokenisation, windowing, session, softmax) on model folders, interleaved the same way.
@@ -91,6 +96,35 @@ def compare_dirs(dirs: list[Path], tokens: int, rounds: int) -> None:
                 f"predict_windows, {tokens} tokens", rounds)
 
 
+def parse_shape(text: str) -> tuple[list[int], int, int]:
+    """``"0,3:512:4"`` -> layers [0, 3], 512 feed-forward neurons, 4 heads."""
+    try:
+        layers, ffn, heads = text.split(":")
+        return [int(x) for x in layers.split(",")], int(ffn), int(heads)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LAYERS:FFN:HEADS, e.g. 0,3:512:4") from None
+
+
+def time_shapes(shapes: list[tuple[list[int], int, int]], tokens: int, rounds: int, base: Path | None = None,
+                tiny: bool = False) -> None:
+    from models.training.common import heads_of, shrink_ffn, shrink_heads
+
+    with tempfile.TemporaryDirectory() as tmp:
+        calls = {}
+        for layers, ffn, heads in shapes:
+            model = build_model(None if tiny else (base or base_model_dir()), len(LABELS), layers, tiny=tiny)
+            shrink_ffn(model, ffn)
+            if heads != heads_of(model):
+                shrink_heads(model, heads)
+            name = f"layers {','.join(map(str, layers))}, FFN {ffn}, {heads} heads"
+            fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / f"{len(calls)}.onnx"
+            export_onnx(model, fp32)
+            quantize(fp32, int8)
+            sess = build_session(int8, threads=1)
+            calls[f"{name} ({int8.stat().st_size / 1e6:.1f} MB)"] = partial(sess.run, None, feed_for(sess, tokens))
+        interleaved(calls, f"INT8 session, {tokens} tokens", rounds)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", default="6,4,3,2")
@@ -99,8 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ab", type=Path, default=None, help="A/B an ONNX model: default fusions against the app's session")
     ap.add_argument("--compare", type=Path, nargs="+", default=None,
                     help="time the app's runner on these model folders, interleaved")
+    ap.add_argument("--shapes", type=parse_shape, nargs="+", default=None,
+                    help="time pruned shapes LAYERS:FFN:HEADS (e.g. 0,3:512:4), interleaved")
+    ap.add_argument("--tiny-random", action="store_true", help="with --shapes: the tests' tiny BERT")
     ap.add_argument("--rounds", type=int, default=60)
     args = ap.parse_args(argv)
+    if args.shapes:
+        time_shapes(args.shapes, args.tokens, args.rounds, tiny=args.tiny_random)
+        return 0
     if args.compare:
         compare_dirs(args.compare, args.tokens, args.rounds)
         return 0

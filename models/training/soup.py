@@ -107,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     bases = {c["base"] for c in cfgs}
     states = [torch.load(r / "best.pt", map_location="cpu") for r in args.runs]
     ffn = {ffn_size_of(s) for s in states}
-    if len(layers) != 1 or len(bases) != 1 or len(ffn) != 1:
-        sys.exit(f"soup: runs must share their base, kept layers and feed-forward size "
-                 f"(got layers {sorted(layers)}, bases {sorted(bases)}, ffn sizes {sorted(ffn)})")
+    heads = {int(s["encoder.encoder.layer.0.attention.self.query.weight"].shape[0]) for s in states}
+    if len(layers) != 1 or len(bases) != 1 or len(ffn) != 1 or len(heads) != 1:
+        sys.exit(f"soup: runs must share their base, kept layers, feed-forward size and attention heads "
+                 f"(got layers {sorted(layers)}, bases {sorted(bases)}, ffn sizes {sorted(ffn)}, "
+                 f"attention widths {sorted(heads)})")
     starts = {start_of(c) for c in cfgs}
     if len(starts) != 1 and not args.allow_different_starts:
         sys.exit(f"soup: runs start from different weights ({', '.join(sorted(starts))}); "

@@ -46,11 +46,14 @@ from models.training.common import (
     build_model,
     encode,
     ffn_size_of,
+    head_importance,
+    heads_of,
     load_tokenizer,
     load_weights,
     pad_batch,
     read_rows,
     shrink_ffn,
+    shrink_heads,
     train_file_sha256,
 )
 
@@ -85,6 +88,36 @@ def distillation_loss(student, teacher, temperature: float):
 
     t = temperature
     return F.kl_div(F.log_softmax(student / t, dim=-1), F.softmax(teacher / t, dim=-1), reduction="batchmean") * t * t
+
+
+class LayerOutputs:
+    """Collects each encoder layer's output hidden states on the forwards of ``model`` made between
+    :meth:`start` and :meth:`stop` (not, say, during evaluation)."""
+
+    def __init__(self, model) -> None:
+        self.outputs: list = []
+        self.on = False
+        self.handles = [layer.register_forward_hook(self._keep) for layer in model.encoder.encoder.layer]
+
+    def _keep(self, _module, _args, out) -> None:
+        if self.on:
+            self.outputs.append(out[0] if isinstance(out, tuple) else out)
+
+    def start(self) -> None:
+        self.outputs, self.on = [], True
+
+    def stop(self) -> list:
+        self.on = False
+        return self.outputs
+
+
+def hidden_distillation_loss(student: list, teacher: list, mask):
+    """Mean over layers of the squared gap between the student's and the teacher's hidden states,
+    per token (padding excluded) and per dimension: pulls a pruned network's layers back to what
+    the unpruned network computed, which logits alone under-determine."""
+    m = mask.unsqueeze(-1).to(student[0].dtype)
+    per_layer = [(((s - t) ** 2) * m).sum() / (m.sum() * s.shape[-1]) for s, t in zip(student, teacher, strict=True)]
+    return sum(per_layer) / len(per_layer)
 
 
 def mixed_distillation(ce, logits, teacher_rows: np.ndarray, alpha: float, temperature: float, labelled: np.ndarray | None = None):
@@ -162,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ffn-size", type=int, default=0,
                     help="prune every feed-forward block to this many neurons, keeping the most important "
                          "(after --init-from; 0 = keep the size)")
+    ap.add_argument("--heads", type=int, default=0,
+                    help="prune every layer's self-attention to this many heads, keeping those whose removal moves the "
+                         "predictions most on --importance-rows training rows (after --init-from and --ffn-size; 0 = keep all)")
+    ap.add_argument("--importance-rows", type=int, default=512, help="training rows scored for --heads")
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix at its pre-trained values (faster on CPU)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
@@ -172,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher-logits", type=Path, default=None, help="train_logits.npy of a teacher run: distil from it")
     ap.add_argument("--kd-alpha", type=float, default=0.5, help="share of the distillation term in the loss, 0..1 (with --teacher-logits)")
     ap.add_argument("--kd-temp", type=float, default=2.0, help="softening temperature of the distillation term (> 0)")
+    ap.add_argument("--hidden-teacher", type=Path, default=None,
+                    help="a run (best.pt) with the same encoder layers, e.g. the unpruned model --init-from points at: "
+                         "also match its hidden states layer by layer (weighted by --hidden-weight)")
+    ap.add_argument("--hidden-weight", type=float, default=1.0, help="weight of the --hidden-teacher term")
     ap.add_argument("--extra-rows", type=Path, default=None,
                     help="output of models.training.augment (rows.jsonl.gz, logits.npy): unlabelled rows trained on the "
                          "distillation term alone, beside the training file (with --teacher-logits)")
@@ -231,7 +272,24 @@ def main(argv: list[str] | None = None) -> int:
         load_weights(model, torch.load(args.init_from / "best.pt", map_location="cpu"))
     if args.ffn_size and args.ffn_size != ffn_size_of(model):
         shrink_ffn(model, args.ffn_size, by_importance=True)
+    if args.heads and args.heads != heads_of(model):
+        sample = random.Random(args.seed).sample(range(n_labelled), min(args.importance_rows, n_labelled))
+        sample.sort(key=lambda i: len(tr.ids[i]))
+        chunks = [sample[i:i + 64] for i in range(0, len(sample), 64)]
+        scored = [tuple(torch.from_numpy(a) for a in pad_batch([tr.ids[i] for i in c])) for c in chunks]
+        importance = head_importance(model, scored)
+        shrink_heads(model, args.heads, importance)
+        print("heads kept per layer: " + "; ".join(
+            f"{li}: {sorted(torch.topk(row, args.heads).indices.tolist())}" for li, row in enumerate(importance)), flush=True)
     model = model.to(device)
+    hidden_teacher = None
+    if args.hidden_teacher is not None:
+        hidden_teacher = build_model(base, len(LABELS), keep, tiny=args.tiny_random)
+        load_weights(hidden_teacher, torch.load(args.hidden_teacher / "best.pt", map_location="cpu"))
+        if len(hidden_teacher.encoder.encoder.layer) != len(model.encoder.encoder.layer):
+            raise SystemExit(f"{args.hidden_teacher}: the hidden-state teacher must have as many encoder layers as the student")
+        hidden_teacher = hidden_teacher.to(device).eval().requires_grad_(False)
+        student_hidden, teacher_hidden = LayerOutputs(model), LayerOutputs(hidden_teacher)
     if args.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
 
@@ -257,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    config.update(base=str(base), train_sha256=train_sha, keep_layers=keep, ffn_size=ffn_size_of(model), labels=LABELS, class_weights=weights.round(4).tolist(),
+    config.update(base=str(base), train_sha256=train_sha, keep_layers=keep, ffn_size=ffn_size_of(model), heads=heads_of(model), labels=LABELS, class_weights=weights.round(4).tolist(),
                   train_rows=len(train_rows), extra_row_count=len(tr.ids) - n_labelled, val_rows=len(val_rows), total_steps=total, device=str(device))
     (args.out / "train_config.json").write_text(json.dumps(config, indent=1))
     print(f"train {len(train_rows)} rows, val {len(val_rows)}, {total} steps on {device}", flush=True)
@@ -270,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         for idx in batches(lengths, args.batch_size, rng):
             ids, mask = pad_batch([tr.ids[i] for i in idx])
             ids_t, mask_t = torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
+            if hidden_teacher is not None:
+                student_hidden.start()
+                teacher_hidden.start()
+                with torch.no_grad():
+                    hidden_teacher(ids_t, mask_t, torch.zeros_like(ids_t))
             logits = model(ids_t, mask_t, torch.zeros_like(ids_t))
             y = tr.labels[idx]
             if teacher is not None:
@@ -277,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
                                           logits, teacher[idx], args.kd_alpha, args.kd_temp, labelled=y != IGNORE)
             else:
                 loss = loss_fn(logits, torch.from_numpy(y).to(device))
+            if hidden_teacher is not None:
+                hidden = hidden_distillation_loss(student_hidden.stop(), teacher_hidden.stop(), mask_t)
+                loss = loss + args.hidden_weight * hidden
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -285,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             step += 1
             if step % 50 == 0:
                 el = time.time() - t0
-                print(f"step {step}/{total} loss {loss.item():.4f} {step * args.batch_size / el:.1f} samples/s", flush=True)
+                extra = f" (hidden {hidden.item():.4f})" if hidden_teacher is not None else ""
+                print(f"step {step}/{total} loss {loss.item():.4f}{extra} {step * args.batch_size / el:.1f} samples/s", flush=True)
             last = (step >= total or (args.stop_after_steps and step >= args.stop_after_steps)
                     or (args.time_budget_min and time.time() - t0 > args.time_budget_min * 60))
             if step % args.eval_every == 0 or last:

@@ -610,6 +610,138 @@ def test_shrink_ffn_keeps_the_most_important_neurons_exactly():
         shrink_ffn(pruned, 25)
 
 
+def test_shrink_heads_keeps_the_most_important_heads_exactly():
+    import torch
+
+    from models.training.common import (
+        build_model,
+        head_importance,
+        head_size,
+        heads_of,
+        shrink_heads,
+    )
+
+    torch.manual_seed(0)
+    full = build_model(None, 8, None, tiny=True).eval()
+    with torch.no_grad():  # a trained-looking head: random init gives near-uniform logits
+        full.head.weight.mul_(50)
+    size = head_size(full)
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 2088, 102, 0, 0]])
+    mask = (ids != 0).long()
+    with torch.no_grad():  # silence head 0 of layer 1: switching it off cannot move the predictions
+        full.encoder.encoder.layer[1].attention.output.dense.weight[:, :size] = 0.0
+    scores = head_importance(full, [(ids, mask)])
+    assert scores.shape == (2, 2) and scores[1, 0] == 0.0 and scores[1, 1] > 0 and scores[0].min() > 0
+    pruned = build_model(None, 8, None, tiny=True).eval()
+    pruned.load_state_dict(full.state_dict())
+    shrink_heads(pruned, 1, scores)
+    assert heads_of(pruned) == 1
+    assert pruned.encoder.encoder.layer[0].attention.self.query.weight.shape == (size, 32)
+    # The pruned network equals the full one with the dropped heads' output columns zeroed: the
+    # kept head computes what it did, and layer 1 dropped its silent head 0.
+    kept_1 = pruned.encoder.encoder.layer[1].attention.self.query.weight
+    assert torch.equal(kept_1, full.encoder.encoder.layer[1].attention.self.query.weight[size:])
+    with torch.no_grad():
+        for li, layer in enumerate(full.encoder.encoder.layer):
+            dropped = int(torch.argmin(scores[li]))
+            layer.attention.output.dense.weight[:, dropped * size:(dropped + 1) * size] = 0.0
+        assert torch.allclose(full(ids, mask, torch.zeros_like(ids)), pruned(ids, mask, torch.zeros_like(ids)), atol=1e-5)
+    with pytest.raises(ValueError, match="outside"):
+        shrink_heads(pruned, 2)
+
+
+def test_head_pruned_run_trains_exports_and_continues(built):
+    import onnx
+    import torch
+
+    from models.training.common import heads_of
+
+    root, out = built
+    full, pruned, again = root / "heads_full", root / "heads_pruned", root / "heads_again"
+    common = ["--data", str(out), "--tiny-random", "--eval-every", "1", "--batch-size", "8", "--max-val", "16", "--max-steps", "1"]
+    assert train.main([*common, "--out", str(full)]) == 0
+    assert train.main([*common, "--out", str(pruned), "--init-from", str(full), "--heads", "1", "--importance-rows", "16"]) == 0
+    assert json.loads((pruned / "train_config.json").read_text())["heads"] == 1
+    state = torch.load(pruned / "best.pt")
+    assert heads_of(state, 16) == 1 and state["encoder.encoder.layer.1.attention.output.dense.weight"].shape == (32, 16)
+    # A pruned checkpoint is a valid --init-from: the model takes its shape before loading.
+    assert train.main([*common, "--out", str(again), "--init-from", str(pruned), "--lr", "0"]) == 0
+    assert heads_of(torch.load(again / "best.pt"), 16) == 1
+    model_dir = root / "heads_model"
+    assert export.main(["--run", str(pruned), "--data", str(out), "--out", str(model_dir), "--max-val", "16"]) == 0
+    assert json.loads((model_dir / "manifest.json").read_text())["attention_heads"] == 1
+    graph = onnx.load(str(model_dir / "l2_classifier.onnx")).graph
+    shapes = {tuple(d.dims) for d in graph.initializer}
+    assert (32, 16) in shapes and (32, 32) not in shapes  # query/key/value cut from two 16-wide heads to one
+
+
+def test_from_onnx_takes_the_head_count_from_the_graph(tmp_path):
+    import torch
+
+    from models.training import from_onnx
+    from models.training.common import build_model, heads_of, shrink_heads
+
+    torch.manual_seed(0)
+    model = build_model(None, 8, None, tiny=True).eval()
+    with torch.no_grad():  # no two biases or norms alike (the exporter merges equal constants)
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    shrink_heads(model, 1, torch.tensor([[0.0, 1.0], [1.0, 0.0]]))
+    export.export_onnx(model, tmp_path / "fp32.onnx")
+    export.quantize(tmp_path / "fp32.onnx", tmp_path / "int8.onnx")
+    assert from_onnx.main(["--model", str(tmp_path / "int8.onnx"), "--out", str(tmp_path / "back"), "--tiny-random"]) == 0
+    assert json.loads((tmp_path / "back" / "train_config.json").read_text())["heads"] == 1
+    back = torch.load(tmp_path / "back" / "best.pt")
+    assert heads_of(back, 16) == 1
+    again = build_model(None, 8, None, tiny=True).eval()
+    shrink_heads(again, 1)
+    again.load_state_dict(back)
+    ids = torch.randint(5, 30000, (4, 12))
+    with torch.inference_mode():
+        a = again(ids, torch.ones_like(ids), torch.zeros_like(ids))
+        b = model(ids, torch.ones_like(ids), torch.zeros_like(ids))
+    assert (a - b).abs().max().item() < 0.05
+
+
+def test_hidden_distillation_loss_measures_the_layers_gap_on_real_tokens_only():
+    import torch
+
+    from models.training.common import build_model
+    from models.training.train import LayerOutputs, hidden_distillation_loss
+
+    torch.manual_seed(0)
+    model = build_model(None, 8, None, tiny=True).eval()
+    ids = torch.tensor([[101, 2023, 2003, 102], [101, 7592, 102, 0]])
+    mask = (ids != 0).long()
+    seen = LayerOutputs(model)
+    model(ids, mask, torch.zeros_like(ids))
+    assert seen.stop() == []  # not started: evaluation forwards are not collected
+    seen.start()
+    model(ids, mask, torch.zeros_like(ids))
+    hidden = seen.stop()
+    assert len(hidden) == 2 and hidden[0].shape == (2, 4, 32)
+    same = [h.clone() for h in hidden]
+    assert hidden_distillation_loss(hidden, same, mask).item() == 0.0
+    moved = [h.clone() for h in hidden]
+    moved[1][1, 3] += 100.0  # a padding position: masked out
+    assert hidden_distillation_loss(hidden, moved, mask).item() == 0.0
+    moved[1][0, 0] += 1.0  # one real token, one layer of two: 32 dims of 1 over 7 tokens x 32 dims, halved
+    assert abs(hidden_distillation_loss(hidden, moved, mask).item() - 32 / (7 * 32) / 2) < 1e-6
+
+
+def test_pruned_run_learns_the_unpruned_layers_hidden_states(built):
+    import torch
+
+    root, out = built
+    full, pruned = root / "hid_full", root / "hid_pruned"
+    common = ["--data", str(out), "--tiny-random", "--eval-every", "1", "--batch-size", "8", "--max-val", "16"]
+    assert train.main([*common, "--out", str(full), "--max-steps", "1"]) == 0
+    assert train.main([*common, "--out", str(pruned), "--init-from", str(full), "--ffn-size", "16", "--heads", "1",
+                       "--importance-rows", "16", "--hidden-teacher", str(full), "--max-steps", "1"]) == 0
+    assert json.loads((pruned / "train_config.json").read_text())["hidden_teacher"] == str(full)
+    assert torch.load(pruned / "best.pt")["encoder.encoder.layer.0.output.dense.weight"].shape == (32, 16)
+
+
 def test_ffn_pruned_run_trains_exports_and_continues(built):
     import onnx
     import torch
@@ -916,3 +1048,13 @@ def test_reduce_range_keeps_every_weight_in_seven_bits(tmp_path):
         ranges[reduce] = (min(int(w.min()) for w in weights), max(int(w.max()) for w in weights))
     assert ranges[True][0] >= -64 and ranges[True][1] <= 64
     assert ranges[False][0] < -64 or ranges[False][1] > 64
+
+
+def test_layer_latency_times_pruned_shapes(capsys):
+    from models.training import layer_latency
+
+    assert layer_latency.main(["--shapes", "0,1:64:2", "0,1:16:1", "--tiny-random", "--rounds", "1", "--tokens", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "layers 0,1, FFN 64, 2 heads" in out and "layers 0,1, FFN 16, 1 heads" in out and out.count(": p50") == 2
+    with pytest.raises(SystemExit):
+        layer_latency.main(["--shapes", "0,3:512"])
