@@ -121,11 +121,17 @@ def load_weights(model, state: dict) -> None:
     """``model.load_state_dict(state)``, after cutting the model's feed-forward blocks and attention
     heads to the checkpoint's sizes when the run was pruned (``--ffn-size``, ``--heads``): the shapes
     come from the weights."""
+    fit_shape(model, state)
+    model.load_state_dict(state)
+
+
+def fit_shape(model, state: dict) -> None:
+    """Cut the model's feed-forward blocks and attention heads, in place, to the sizes of the
+    weights in ``state`` (a torch or numpy state dict), so that the state loads into it."""
     if ffn_size_of(state) != ffn_size_of(model):
         shrink_ffn(model, ffn_size_of(state))
     if heads_of(state, head_size(model)) != heads_of(model):
         shrink_heads(model, heads_of(state, head_size(model)))
-    model.load_state_dict(state)
 
 
 def ffn_size_of(model_or_state) -> int:
@@ -179,10 +185,15 @@ def head_size(model) -> int:
     return int(model.encoder.encoder.layer[0].attention.self.attention_head_size)
 
 
+def attention_width_of(state: dict) -> int:
+    """Width of the first layer's query projection in a state dict: heads × head size."""
+    return int(state["encoder.encoder.layer.0.attention.self.query.weight"].shape[0])
+
+
 def heads_of(model_or_state, size: int | None = None) -> int:
     """Attention heads per encoder layer of a model, or of a state dict given the head ``size``."""
     if isinstance(model_or_state, dict):
-        return int(model_or_state["encoder.encoder.layer.0.attention.self.query.weight"].shape[0]) // int(size)
+        return attention_width_of(model_or_state) // int(size)
     return int(model_or_state.encoder.encoder.layer[0].attention.self.num_attention_heads)
 
 
@@ -218,6 +229,7 @@ def head_importance(model, batches):
         with torch.no_grad():
             full = [torch.log_softmax(model(ids, mask, torch.zeros_like(ids)), -1) for ids, mask in batches]
             scores = torch.zeros(len(layers), n)
+            rows = max(1, sum(len(ids) for ids, _ in batches))
             for li in range(len(layers)):
                 for h in range(n):
                     off[0] = (li, h)
@@ -225,7 +237,7 @@ def head_importance(model, batches):
                     for (ids, mask), ref in zip(batches, full, strict=True):
                         lp = torch.log_softmax(model(ids, mask, torch.zeros_like(ids)), -1)
                         kl += float((ref.exp() * (ref - lp)).sum())
-                    scores[li, h] = kl / max(1, sum(len(ids) for ids, _ in batches))
+                    scores[li, h] = kl / rows
                     off[0] = None
     finally:
         for handle in handles:
@@ -234,8 +246,9 @@ def head_importance(model, batches):
     return scores
 
 
-def shrink_heads(model, heads: int, importance=None) -> None:
-    """Cut each encoder layer's self-attention to ``heads`` heads, in place.
+def shrink_heads(model, heads: int, importance=None) -> list[list[int]]:
+    """Cut each encoder layer's self-attention to ``heads`` heads, in place; return the heads kept,
+    per layer.
 
     With ``importance`` (``[layers, heads]``, e.g. from :func:`head_importance`) each layer keeps its
     highest-scoring heads, in their original order; otherwise the first ``heads`` (only the shape
@@ -246,6 +259,7 @@ def shrink_heads(model, heads: int, importance=None) -> None:
     import torch
 
     size = head_size(model)
+    kept_per_layer = []
     for li, layer in enumerate(model.encoder.encoder.layer):
         att, out = layer.attention.self, layer.attention.output.dense
         if not 0 < heads <= att.num_attention_heads:
@@ -254,7 +268,8 @@ def shrink_heads(model, heads: int, importance=None) -> None:
             kept = torch.topk(torch.as_tensor(importance[li]), heads).indices.sort().values
         else:
             kept = torch.arange(heads)
-        idx = torch.cat([torch.arange(h * size, (h + 1) * size) for h in kept.tolist()])
+        kept_per_layer.append(kept.tolist())
+        idx = torch.cat([torch.arange(h * size, (h + 1) * size) for h in kept_per_layer[-1]])
         with torch.no_grad():
             for name in ("query", "key", "value"):
                 lin = getattr(att, name)
@@ -267,3 +282,4 @@ def shrink_heads(model, heads: int, importance=None) -> None:
             new_out.bias.copy_(out.bias)
         layer.attention.output.dense = new_out
         att.num_attention_heads, att.all_head_size = heads, heads * size
+    return kept_per_layer

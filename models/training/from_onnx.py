@@ -30,10 +30,9 @@ from models.training.common import (
     LABELS,
     base_model_dir,
     build_model,
-    head_size,
+    ffn_size_of,
+    fit_shape,
     heads_of,
-    shrink_ffn,
-    shrink_heads,
 )
 
 _MATMUL = re.compile(r"^/(encoder/encoder/layer\.\d+/.+)/MatMul_quant$")
@@ -90,12 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.model} has {layers} encoder layers; --keep-layers names {len(keep)}")
     base = None if args.tiny_random else (args.base or base_model_dir())
     model = build_model(base, len(LABELS), None if args.tiny_random else keep, tiny=args.tiny_random)
-    ffn = state["encoder.encoder.layer.0.intermediate.dense.weight"].shape[0]
-    if ffn != model.encoder.encoder.layer[0].intermediate.dense.out_features:
-        shrink_ffn(model, ffn)
-    heads = heads_of(state, head_size(model))
-    if heads != heads_of(model):
-        shrink_heads(model, heads)
+    fit_shape(model, state)
+    ffn, heads = ffn_size_of(model), heads_of(model)
     ref = model.state_dict()
     missing = sorted(set(ref) - set(state) - {"encoder.embeddings.position_ids"})
     unknown = sorted(set(state) - set(ref))

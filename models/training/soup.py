@@ -32,6 +32,7 @@ import numpy as np
 
 from models.training.common import (
     LABELS,
+    attention_width_of,
     encode,
     ffn_size_of,
     load_tokenizer,
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     bases = {c["base"] for c in cfgs}
     states = [torch.load(r / "best.pt", map_location="cpu") for r in args.runs]
     ffn = {ffn_size_of(s) for s in states}
-    heads = {int(s["encoder.encoder.layer.0.attention.self.query.weight"].shape[0]) for s in states}
+    heads = {attention_width_of(s) for s in states}
     if len(layers) != 1 or len(bases) != 1 or len(ffn) != 1 or len(heads) != 1:
         sys.exit(f"soup: runs must share their base, kept layers, feed-forward size and attention heads "
                  f"(got layers {sorted(layers)}, bases {sorted(bases)}, ffn sizes {sorted(ffn)}, "

@@ -50,6 +50,7 @@ from models.training.common import (
     heads_of,
     load_tokenizer,
     load_weights,
+    model_of_run,
     pad_batch,
     read_rows,
     shrink_ffn,
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kd-alpha", type=float, default=0.5, help="share of the distillation term in the loss, 0..1 (with --teacher-logits)")
     ap.add_argument("--kd-temp", type=float, default=2.0, help="softening temperature of the distillation term (> 0)")
     ap.add_argument("--hidden-teacher", type=Path, default=None,
-                    help="a run (best.pt) with the same encoder layers, e.g. the unpruned model --init-from points at: "
+                    help="a run (best.pt, train_config.json) with as many encoder layers, e.g. the unpruned model --init-from points at: "
                          "also match its hidden states layer by layer (weighted by --hidden-weight)")
     ap.add_argument("--hidden-weight", type=float, default=1.0, help="weight of the --hidden-teacher term")
     ap.add_argument("--extra-rows", type=Path, default=None,
@@ -277,14 +278,12 @@ def main(argv: list[str] | None = None) -> int:
         sample.sort(key=lambda i: len(tr.ids[i]))
         chunks = [sample[i:i + 64] for i in range(0, len(sample), 64)]
         scored = [tuple(torch.from_numpy(a) for a in pad_batch([tr.ids[i] for i in c])) for c in chunks]
-        importance = head_importance(model, scored)
-        shrink_heads(model, args.heads, importance)
-        print("heads kept per layer: " + "; ".join(
-            f"{li}: {sorted(torch.topk(row, args.heads).indices.tolist())}" for li, row in enumerate(importance)), flush=True)
+        kept = shrink_heads(model, args.heads, head_importance(model, scored))
+        print("heads kept per layer: " + "; ".join(f"{li}: {row}" for li, row in enumerate(kept)), flush=True)
     model = model.to(device)
     hidden_teacher = None
     if args.hidden_teacher is not None:
-        hidden_teacher = build_model(base, len(LABELS), keep, tiny=args.tiny_random)
+        hidden_teacher = model_of_run(json.loads((args.hidden_teacher / "train_config.json").read_text()))
         load_weights(hidden_teacher, torch.load(args.hidden_teacher / "best.pt", map_location="cpu"))
         if len(hidden_teacher.encoder.encoder.layer) != len(model.encoder.encoder.layer):
             raise SystemExit(f"{args.hidden_teacher}: the hidden-state teacher must have as many encoder layers as the student")

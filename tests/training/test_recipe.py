@@ -732,6 +732,8 @@ def test_hidden_distillation_loss_measures_the_layers_gap_on_real_tokens_only():
 def test_pruned_run_learns_the_unpruned_layers_hidden_states(built):
     import torch
 
+    from models.training.common import base_model_dir, build_model
+
     root, out = built
     full, pruned = root / "hid_full", root / "hid_pruned"
     common = ["--data", str(out), "--tiny-random", "--eval-every", "1", "--batch-size", "8", "--max-val", "16"]
@@ -740,6 +742,14 @@ def test_pruned_run_learns_the_unpruned_layers_hidden_states(built):
                        "--importance-rows", "16", "--hidden-teacher", str(full), "--max-steps", "1"]) == 0
     assert json.loads((pruned / "train_config.json").read_text())["hidden_teacher"] == str(full)
     assert torch.load(pruned / "best.pt")["encoder.encoder.layer.0.output.dense.weight"].shape == (32, 16)
+    # The teacher is built as its own run describes it, so a teacher of another depth is refused.
+    one_layer = root / "hid_one_layer"
+    one_layer.mkdir()
+    base = base_model_dir()
+    (one_layer / "train_config.json").write_text(json.dumps({"base": str(base), "keep_layers": [0], "tiny_random": False}))
+    torch.save(build_model(base, 8, [0]).state_dict(), one_layer / "best.pt")
+    with pytest.raises(SystemExit, match="as many encoder layers"):
+        train.main([*common, "--out", str(root / "hid_bad"), "--hidden-teacher", str(one_layer), "--max-steps", "1"])
 
 
 def test_ffn_pruned_run_trains_exports_and_continues(built):
