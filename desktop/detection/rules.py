@@ -219,16 +219,18 @@ def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         value = run.group()
         groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(value)]
         sizes = [e - s for s, e in groups]
-        found = _card_in_groups(value, groups, sizes)
-        if found is None:
-            continue
-        first, last, number, brand = found
-        if first > 0 and _long_grouped_number(sizes):
-            continue
-        start, end = run.start() + groups[first][0], run.start() + groups[last][1]
-        note = ", a well-known test number" if number in _TEST_CARDS else ""
-        hit = Hit(start, end, None, f"Payment card number ({brand}{note}, passes the Luhn check)")
-        yield start, end, _demote(hit, text, start, end, "")
+        # A run can hold several cards ("4000000000000002 4111 1111 1111 1111"): look again
+        # after each one.
+        after = 0
+        while (found := _card_in_groups(value, groups, sizes, after)) is not None:
+            first, last, number, brand = found
+            after = last + 1
+            if first > 0 and _long_grouped_number(sizes):
+                continue
+            start, end = run.start() + groups[first][0], run.start() + groups[last][1]
+            note = ", a well-known test number" if number in _TEST_CARDS else ""
+            hit = Hit(start, end, None, f"Payment card number ({brand}{note}, passes the Luhn check)")
+            yield start, end, _demote(hit, text, start, end, "")
 
 
 def _long_grouped_number(sizes: list[int]) -> bool:
@@ -242,10 +244,11 @@ def _long_grouped_number(sizes: list[int]) -> bool:
 
 
 def _card_in_groups(
-    value: str, groups: list[tuple[int, int]], sizes: list[int]
+    value: str, groups: list[tuple[int, int]], sizes: list[int], after: int = 0
 ) -> tuple[int, int, str, str] | None:
-    """The first, widest run of digit groups that is a valid card: (first, last, number, brand)."""
-    for i in range(len(groups)):
+    """The first, widest run of digit groups, from group ``after`` on, that is a valid card:
+    (first, last, number, brand)."""
+    for i in range(after, len(groups)):
         windows = []
         total = 0
         for j in range(i, len(groups)):

@@ -473,6 +473,12 @@ def test_command_excerpt_masks_a_secret_inside() -> None:
     assert GITHUB_TOKEN not in e.excerpt and "ghp_••••" in e.excerpt
 
 
+def test_every_card_in_one_run_of_digits_is_found() -> None:
+    text = "cards: 4000000000000002 4111 1111 1111 1111 5555-5555-5555-4444"
+    cards = [e for e in scan_rules(text) if e.rule_id == "pii.payment_card"]
+    assert [text[e.start : e.end] for e in cards] == ["4000000000000002", "4111 1111 1111 1111", "5555-5555-5555-4444"]
+
+
 def test_redact_handles_unknown_and_out_of_range_evidence() -> None:
     e = Evidence(Category.PII_EXPOSURE, "rule", 3, 99, "x", Severity.HIGH, rule_id="pii.other")
     assert redact("my secret", [e]) == "my " + MASK * 8
@@ -496,6 +502,7 @@ secret_values = st.sampled_from(
 @settings(max_examples=150, deadline=None)
 @given(prefix=st.text(max_size=40), secret=secret_values, suffix=st.text(max_size=40))
 @example(prefix="AA00", secret="GB82 WEST 1234 5698 7654 32", suffix="")
+@example(prefix="4000000000000002", secret="4111 1111 1111 1111", suffix="")  # two cards in one run of digits
 def test_redaction_never_leaks_the_raw_value(prefix: str, secret: str, suffix: str) -> None:
     text = f"{prefix} {secret} {suffix}"
     found = scan_rules(text)
