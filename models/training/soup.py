@@ -109,10 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     states = [torch.load(r / "best.pt", map_location="cpu") for r in args.runs]
     ffn = {ffn_size_of(s) for s in states}
     heads = {attention_width_of(s) for s in states}
-    if len(layers) != 1 or len(bases) != 1 or len(ffn) != 1 or len(heads) != 1:
-        sys.exit(f"soup: runs must share their base, kept layers, feed-forward size and attention heads "
+    pools = {c.get("pool", "mean") for c in cfgs}
+    if len(layers) != 1 or len(bases) != 1 or len(ffn) != 1 or len(heads) != 1 or len(pools) != 1:
+        sys.exit(f"soup: runs must share their base, kept layers, feed-forward size, attention heads and pooling "
                  f"(got layers {sorted(layers)}, bases {sorted(bases)}, ffn sizes {sorted(ffn)}, "
-                 f"attention widths {sorted(heads)})")
+                 f"attention widths {sorted(heads)}, pooling {sorted(pools)})")
     starts = {start_of(c) for c in cfgs}
     if len(starts) != 1 and not args.allow_different_starts:
         sys.exit(f"soup: runs start from different weights ({', '.join(sorted(starts))}); "

@@ -41,6 +41,7 @@ import numpy as np
 
 from models.training.common import (
     LABELS,
+    POOLS,
     Encoded,
     base_model_dir,
     build_model,
@@ -93,7 +94,8 @@ def distillation_loss(student, teacher, temperature: float):
 
 class LayerOutputs:
     """Collects each encoder layer's output hidden states on the forwards of ``model`` made between
-    :meth:`start` and :meth:`stop` (not, say, during evaluation)."""
+    :meth:`start` and :meth:`stop` (not, say, during evaluation). A query-pooled model's last layer
+    gives the pooled position alone, ``[batch, 1, hidden]``."""
 
     def __init__(self, model) -> None:
         self.outputs: list = []
@@ -112,13 +114,21 @@ class LayerOutputs:
         return self.outputs
 
 
-def hidden_distillation_loss(student: list, teacher: list, mask):
+def hidden_distillation_loss(student: list, teacher: list, mask, pooled=None):
     """Mean over layers of the squared gap between the student's and the teacher's hidden states,
     per token (padding excluded) and per dimension: pulls a pruned network's layers back to what
-    the unpruned network computed, which logits alone under-determine."""
-    m = mask.unsqueeze(-1).to(student[0].dtype)
-    per_layer = [(((s - t) ** 2) * m).sum() / (m.sum() * s.shape[-1]) for s, t in zip(student, teacher, strict=True)]
-    return sum(per_layer) / len(per_layer)
+    the unpruned network computed, which logits alone under-determine.
+
+    ``pooled`` (student, teacher): the pooled vectors too, one more term of the mean. A
+    query-pooled student (``--pool query``) has no token outputs of its last layer to compare, so
+    its pooled vector is matched to the teacher's instead."""
+    terms = []
+    if student:
+        m = mask.unsqueeze(-1).to(student[0].dtype)
+        terms = [(((s - t) ** 2) * m).sum() / (m.sum() * s.shape[-1]) for s, t in zip(student, teacher, strict=True)]
+    if pooled is not None:
+        terms.append(((pooled[0] - pooled[1]) ** 2).mean())
+    return sum(terms) / len(terms)
 
 
 def mixed_distillation(ce, logits, teacher_rows: np.ndarray, alpha: float, temperature: float, labelled: np.ndarray | None = None):
@@ -200,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="prune every layer's self-attention to this many heads, keeping those whose removal moves the "
                          "predictions most on --importance-rows training rows (after --init-from and --ffn-size; 0 = keep all)")
     ap.add_argument("--importance-rows", type=int, default=512, help="training rows scored for --heads")
+    ap.add_argument("--pool", choices=POOLS, default="mean",
+                    help="mean: average the last layer's outputs; query: compute the last layer for the mean position only, "
+                         "a cheaper network with the same weights (a mean-pooled --init-from loads into it)")
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix at its pre-trained values (faster on CPU)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
@@ -268,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plus {len(extra_ids)} unlabelled rows from {args.extra_rows} (distillation term only)", flush=True)
 
     keep = [int(x) for x in args.keep_layers.split(",") if x.strip()] or None
-    model = build_model(base, len(LABELS), keep, tiny=args.tiny_random)
+    model = build_model(base, len(LABELS), keep, tiny=args.tiny_random, pool=args.pool)
     if args.init_from is not None:
         load_weights(model, torch.load(args.init_from / "best.pt", map_location="cpu"))
     if args.ffn_size and args.ffn_size != ffn_size_of(model):
@@ -340,7 +353,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 loss = loss_fn(logits, torch.from_numpy(y).to(device))
             if hidden_teacher is not None:
-                hidden = hidden_distillation_loss(student_hidden.stop(), teacher_hidden.stop(), mask_t)
+                got, want = student_hidden.stop(), teacher_hidden.stop()
+                if args.pool == "query":  # its last layer gave the pooled position alone: match the pooled vectors
+                    hidden = hidden_distillation_loss(got[:-1], want[:-1], mask_t, pooled=(model.pooled, hidden_teacher.pooled))
+                else:
+                    hidden = hidden_distillation_loss(got, want, mask_t)
                 loss = loss + args.hidden_weight * hidden
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -1068,3 +1068,121 @@ def test_layer_latency_times_pruned_shapes(capsys):
     assert "layers 0,1, FFN 64, 2 heads" in out and "layers 0,1, FFN 16, 1 heads" in out and out.count(": p50") == 2
     with pytest.raises(SystemExit):
         layer_latency.main(["--shapes", "0,3:512"])
+
+
+def _tiny_pair():
+    """A tiny mean-pooled model and a query-pooled one with the same (perturbed) weights."""
+    import torch
+
+    from models.training.common import build_model
+
+    torch.manual_seed(0)
+    mean = build_model(None, 8, None, tiny=True).eval()
+    with torch.no_grad():
+        for p in mean.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    query = build_model(None, 8, None, tiny=True, pool="query").eval()
+    query.load_state_dict(mean.state_dict())  # the same names: a mean-pooled run loads as it is
+    return mean, query
+
+
+def test_query_pool_is_the_last_layer_at_the_mean_position():
+    import torch
+
+    from models.training.common import build_model, query_pool
+    from models.training.train import LayerOutputs
+
+    mean, query = _tiny_pair()
+    last = mean.encoder.encoder.layer[-1]
+    # Where every token enters the last layer alike, each token's output is the layer's output at
+    # the mean position, so mean pooling and query pooling agree exactly.
+    x = torch.randn(2, 1, 32).expand(2, 6, 32).contiguous()
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+    with torch.no_grad():
+        full = last(x, attention_mask=additive)
+        full = full[0] if isinstance(full, tuple) else full
+        assert torch.allclose(query_pool(last, x, mask), full[:, 0], atol=1e-5)
+        # On real input they differ (the point: the last layer runs once, not per token), but the
+        # layers before it are the same network, and padding changes nothing.
+        ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 7592, 2088, 102, 0, 0]])
+        mask = (ids != 0).long()
+        seen_mean, seen_query = LayerOutputs(mean), LayerOutputs(query)
+        seen_mean.start()
+        seen_query.start()
+        a, b = mean(ids, mask, torch.zeros_like(ids)), query(ids, mask, torch.zeros_like(ids))
+        got_mean, got_query = seen_mean.stop(), seen_query.stop()
+        assert got_mean[1].shape == (2, 6, 32) and got_query[1].shape == (2, 1, 32)  # the pooled position alone
+        assert torch.allclose(got_mean[0], got_query[0], atol=1e-6)
+        assert torch.allclose(got_query[1][:, 0], query.pooled)
+        assert not torch.allclose(a, b, atol=1e-3)
+        assert query.pooled.shape == (2, 32) and mean.pooled.shape == (2, 32)
+        short = query(ids[1:, :4], mask[1:, :4], torch.zeros_like(ids[1:, :4]))
+        assert torch.allclose(short, b[1:], atol=1e-5)
+    with pytest.raises(ValueError, match="pool"):
+        build_model(None, 8, None, tiny=True, pool="max")
+
+
+def test_hidden_distillation_loss_adds_the_pooled_vectors_as_one_term():
+    import torch
+
+    from models.training.train import hidden_distillation_loss
+
+    mask = torch.ones(1, 2, dtype=torch.long)
+    layer = [torch.zeros(1, 2, 4)]
+    pooled = (torch.ones(1, 4), torch.zeros(1, 4))
+    assert hidden_distillation_loss([], [], mask, pooled=pooled).item() == 1.0
+    assert hidden_distillation_loss(layer, [torch.zeros(1, 2, 4)], mask, pooled=pooled).item() == 0.5  # (0 + 1) / 2
+    assert hidden_distillation_loss(layer, [torch.zeros(1, 2, 4)], mask).item() == 0.0
+
+
+def test_query_pooled_run_starts_from_a_mean_run_exports_and_reads_back(built):
+    import onnxruntime as ort
+    import torch
+
+    from models.training import from_onnx, soup
+    from models.training.common import load_weights, model_of_run
+
+    root, out = built
+    full, query, again = root / "pool_mean", root / "pool_query", root / "pool_again"
+    common = ["--data", str(out), "--tiny-random", "--eval-every", "1", "--batch-size", "8", "--max-val", "16", "--max-steps", "1"]
+    assert train.main([*common, "--out", str(full)]) == 0
+    assert train.main([*common, "--out", str(query), "--init-from", str(full), "--pool", "query",
+                       "--hidden-teacher", str(full)]) == 0
+    cfg = json.loads((query / "train_config.json").read_text())
+    assert cfg["pool"] == "query"
+    with pytest.raises(SystemExit, match="pooling"):  # the same weights, not the same network: no soup of the two
+        soup.main(["--data", str(out), "--out", str(root / "pool_soup"), "--max-val", "16", "--runs", str(full), str(query)])
+    model = model_of_run(cfg).eval()
+    load_weights(model, torch.load(query / "best.pt"))
+    assert model.pool == "query"
+    model_dir = root / "pool_model"
+    assert export.main(["--run", str(query), "--data", str(out), "--out", str(model_dir), "--max-val", "16"]) == 0
+    assert json.loads((model_dir / "manifest.json").read_text())["pool"] == "query"
+    ids = torch.randint(1000, 20000, (3, 10))
+    mask = torch.ones_like(ids)
+    mask[2, 6:] = 0
+    feed = {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "token_type_ids": np.zeros_like(ids.numpy())}
+    with torch.inference_mode():
+        want = model(ids, mask, torch.zeros_like(ids)).numpy()
+    graph = ort.InferenceSession(str(query / "l2_classifier.fp32.onnx"), providers=["CPUExecutionProvider"])
+    assert np.abs(graph.run(None, feed)[0] - want).max() < 1e-4  # the exported graph is the query-pooled network
+    # Back from the INT8 graph: the manifest beside it says how it pools.
+    assert from_onnx.main(["--model", str(model_dir / "l2_classifier.onnx"), "--out", str(again), "--tiny-random"]) == 0
+    back_cfg = json.loads((again / "train_config.json").read_text())
+    assert back_cfg["pool"] == "query"
+    back = model_of_run({**back_cfg, "base": ""}).eval()
+    load_weights(back, torch.load(again / "best.pt"))
+    with torch.inference_mode():
+        assert np.abs(back(ids, mask, torch.zeros_like(ids)).numpy() - want).max() < 0.05
+
+
+def test_layer_latency_times_a_query_pooled_shape(capsys):
+    from models.training import layer_latency
+
+    assert layer_latency.parse_shape("0,3:1024:6:query") == ([0, 3], 1024, 6, "query")
+    assert layer_latency.parse_shape("0,3:512:4") == ([0, 3], 512, 4, "mean")
+    assert layer_latency.main(["--shapes", "0,1:64:2:query", "--tiny-random", "--rounds", "1", "--tokens", "8"]) == 0
+    assert "layers 0,1, FFN 64, 2 heads, query-pooled" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        layer_latency.main(["--shapes", "0,3:512:4:max"])
