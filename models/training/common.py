@@ -88,7 +88,7 @@ def query_pool(layer, x, mask):
     output projection, feed-forward block and layer norms run for that one position; keys and
     values still come from every token. The last layer then costs its key and value projections
     alone (at 64 tokens its query, output and feed-forward products shrink 64-fold), with the same
-    weights, under the same names, as the layer it replaces (``train --query-pool``).
+    weights, under the same names, as the layer it replaces (``train --pool query``).
     """
     import torch
 

@@ -300,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         load_weights(hidden_teacher, torch.load(args.hidden_teacher / "best.pt", map_location="cpu"))
         if len(hidden_teacher.encoder.encoder.layer) != len(model.encoder.encoder.layer):
             raise SystemExit(f"{args.hidden_teacher}: the hidden-state teacher must have as many encoder layers as the student")
+        if hidden_teacher.pool == "query" and args.pool != "query":
+            raise SystemExit(f"{args.hidden_teacher}: a query-pooled teacher has no token outputs of its last layer "
+                             "for a mean-pooled student to match")
         hidden_teacher = hidden_teacher.to(device).eval().requires_grad_(False)
         student_hidden, teacher_hidden = LayerOutputs(model), LayerOutputs(hidden_teacher)
     if args.freeze_embeddings:

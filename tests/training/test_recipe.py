@@ -1151,6 +1151,8 @@ def test_query_pooled_run_starts_from_a_mean_run_exports_and_reads_back(built):
                        "--hidden-teacher", str(full)]) == 0
     cfg = json.loads((query / "train_config.json").read_text())
     assert cfg["pool"] == "query"
+    with pytest.raises(SystemExit, match="no token outputs"):  # its last layer has one position, not every token
+        train.main([*common, "--out", str(root / "pool_bad"), "--hidden-teacher", str(query)])
     with pytest.raises(SystemExit, match="pooling"):  # the same weights, not the same network: no soup of the two
         soup.main(["--data", str(out), "--out", str(root / "pool_soup"), "--max-val", "16", "--runs", str(full), str(query)])
     model = model_of_run(cfg).eval()
