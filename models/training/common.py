@@ -80,6 +80,12 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def masked_mean(x, mask):
+    """Mean over the real tokens (``mask`` 1) of ``x`` ``[batch, tokens, hidden]``: ``[batch, hidden]``."""
+    m = mask.unsqueeze(-1).to(x.dtype)
+    return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
 def query_pool(layer, x, mask):
     """The last encoder layer computed for one pooled position only: ``[batch, hidden]``.
 
@@ -94,8 +100,7 @@ def query_pool(layer, x, mask):
 
     att, out = layer.attention.self, layer.attention.output
     heads, size = att.num_attention_heads, att.attention_head_size
-    m = mask.unsqueeze(-1).to(x.dtype)
-    mean = (x * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1.0)  # [B, 1, H]
+    mean = masked_mean(x, mask)[:, None]  # [B, 1, H]
     b, t = x.shape[0], x.shape[1]
     q = att.query(mean).view(b, 1, heads, size).transpose(1, 2)  # [B, heads, 1, size]
     k = att.key(x).view(b, t, heads, size).permute(0, 2, 3, 1)  # [B, heads, size, T]
@@ -135,11 +140,8 @@ def build_model(base: Path | None, num_labels: int, keep_layers: list[int] | Non
             if self.pool == "query":
                 self.encoder.encoder.layer[-1].token_mask = attention_mask
             out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-            if self.pool == "query":  # the last layer gave the mean position alone
-                pooled = out[:, 0]
-            else:
-                m = attention_mask.unsqueeze(-1).to(out.dtype)
-                pooled = (out * m).sum(1) / m.sum(1).clamp(min=1.0)
+            # A query-pooled last layer gave the mean position alone.
+            pooled = out[:, 0] if self.pool == "query" else masked_mean(out, attention_mask)
             self.pooled = pooled
             return self.head(self.dropout(pooled))
 
@@ -189,8 +191,9 @@ def fit_shape(model, state: dict) -> None:
     weights in ``state`` (a torch or numpy state dict), so that the state loads into it."""
     if ffn_size_of(state) != ffn_size_of(model):
         shrink_ffn(model, ffn_size_of(state))
-    if heads_of(state, head_size(model)) != heads_of(model):
-        shrink_heads(model, heads_of(state, head_size(model)))
+    heads = heads_of(state, head_size(model))
+    if heads != heads_of(model):
+        shrink_heads(model, heads)
 
 
 def ffn_size_of(model_or_state) -> int:

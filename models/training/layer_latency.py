@@ -35,7 +35,15 @@ from pathlib import Path
 import numpy as np
 
 from desktop.detection.model import DISABLED_OPTIMIZERS, build_session
-from models.training.common import LABELS, POOLS, base_model_dir, build_model
+from models.training.common import (
+    LABELS,
+    POOLS,
+    base_model_dir,
+    build_model,
+    heads_of,
+    shrink_ffn,
+    shrink_heads,
+)
 from models.training.export import export_onnx, quantize
 
 SPREAD = {6: [0, 1, 2, 3, 4, 5], 4: [0, 2, 4, 5], 3: [0, 2, 4], 2: [0, 3]}
@@ -112,8 +120,6 @@ def parse_shape(text: str) -> tuple[list[int], int, int, str]:
 
 def time_shapes(shapes: list[tuple[list[int], int, int, str]], tokens: int, rounds: int, base: Path | None = None,
                 tiny: bool = False) -> None:
-    from models.training.common import heads_of, shrink_ffn, shrink_heads
-
     with tempfile.TemporaryDirectory() as tmp:
         calls = {}
         for layers, ffn, heads, pool in shapes:
