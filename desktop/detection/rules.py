@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
@@ -45,6 +46,8 @@ from stdnum.us import itin as us_itin
 
 from desktop.detection.categories import Category, Severity
 from desktop.detection.types import Evidence
+
+log = logging.getLogger(__name__)
 
 __all__ = ["RULES", "RULES_BY_ID", "Rule", "Hit", "scan_rules", "redact", "MASK"]
 
@@ -190,6 +193,9 @@ _TEST_CARDS = {
 }  # fmt: skip
 _CARD_RUN = _re(
     r"(?<![\w\-.,/])(?=(?:\d[ \-]?){11}\d)\d{1,19}(?:[ \-]\d{1,19}){0,7}(?![\w\-]|[.,/]\d)"
+    # A bare 12-19 digit field of CSV: a comma on one side or both (never a thousands group, which
+    # has three digits; the Luhn check and the brand's prefix and length still apply).
+    r"|(?<=,)\d{12,19}(?![\w\-.]|/\d)|(?<![\w\-.,/])\d{12,19}(?=,)"
 )
 _DIGIT_GROUP = _re(r"\d+")
 _MAX_CARD_RUNS = 20_000
@@ -469,8 +475,8 @@ def _is_placeholder(value: str) -> bool:
 
 
 _PASSWORD_ASSIGN = _re(
-    r"(?:password|passwd|passphrase|\bpwd|client[_\-]?secret|api[_\-]?key|apikey|secret[_\-]?key"
-    r"|access[_\-]?token|auth[_\-]?token|\bsecret|\btoken)[\"']?\s{0,3}(=>|:=|[:=])\s{0,3}"
+    r"(?:password|passwd|passphrase|(?<![A-Za-z0-9])pwd|client[_\-]?secret|api[_\-]?key|apikey|secret[_\-]?key"
+    r"|access[_\-]?token|auth[_\-]?token|(?<![A-Za-z0-9])secret|(?<![A-Za-z0-9])token)[\"']?\s{0,3}(=>|:=|[:=])\s{0,3}"
     r"(?:\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|([^\s\"',;]{1,200}))",
     _I,
 )
@@ -524,6 +530,14 @@ def _check_openai(m: re.Match[str], text: str) -> Hit | None:
     return _check_token(m, text)
 
 
+def _check_mixed_case(m: re.Match[str], text: str) -> Hit | None:
+    """A prefixed token (``hf_``, ``npm_``) whose body mixes upper and lower case, as random ones do."""
+    body = m.group().split("_", 1)[1]
+    if not (any(c.isupper() for c in body) and any(c.islower() for c in body)):
+        return None
+    return _check_token(m, text)
+
+
 def _check_stripe(m: re.Match[str], text: str) -> Hit:
     if "_test_" in m.group():
         return Hit(severity=LOW, message="Stripe test-mode API key")
@@ -534,7 +548,7 @@ def _b64url_json(segment: str) -> object | None:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         return json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the limit
         return None
 
 
@@ -715,7 +729,9 @@ _MD_IMAGE = _re(r"!\[[^\[\]\n]{0,300}\]\(\s{0,3}<?(https?://[^\s)>]{1,2048})")
 _HTML_IMG = _re(r"<img\b[^>]{0,500}?\bsrc\s{0,3}=\s{0,3}[\"']?(https?://[^\s\"'>]{1,2048})", _I)
 _MD_LINK = _re(r"(?<!!)\[[^\[\]\n]{1,300}\]\(\s{0,3}<?(https?://[^\s)>]{1,2048})")
 _URL_PLACEHOLDER = _re(
-    r"\{\{?\s{0,3}[A-Za-z_][\w .\-]{0,60}\}|%7B%7B?|%7B[A-Za-z_]|\$\{?[A-Za-z_]{2,}|\[[A-Z_][A-Z_ ]{2,40}\]"
+    # "{data}", "{{ history }}"; not a LaTeX argument ("\\sum_{i}", "\\frac{a}{b}"), which follows a
+    # letter, "_", "^", a backslash or the previous argument's "}".
+    r"(?<![\w^\\}])\{\{?\s{0,3}[A-Za-z_][\w .\-]{0,60}\}|%7B%7B?|%7B[A-Za-z_]|\$\{?[A-Za-z_]{2,}|\[[A-Z_][A-Z_ ]{2,40}\]"
     r"|<[A-Za-z_][A-Za-z_ ]{2,40}>|%3C[A-Za-z_]|\.\.\.|…|INSERT|(?<![a-z])DATA(?![a-z])",
 )
 _SENSITIVE_PARAMS = {
@@ -727,11 +743,22 @@ _SENSITIVE_PARAMS = {
 _B64ISH = _re(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 
 
+#: Public renderers that draw what their URL encodes (a diagram, a formula, a chart, a badge): a
+#: long encoded path or a "{...}" there is the picture, and the request goes to the renderer.
+_RENDERER_HOSTS = frozenset({
+    "kroki.io", "mermaid.ink", "plantuml.com", "www.plantuml.com", "latex.codecogs.com",
+    "chart.googleapis.com", "quickchart.io", "img.shields.io", "render.githubusercontent.com",
+})  # fmt: skip
+
+
 def _suspicious_url(url: str) -> str | None:
     """Why an auto-loaded URL looks like it carries data out, or None."""
     try:
         parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
     except ValueError:
+        return None
+    if host in _RENDERER_HOSTS:
         return None
     carried = parts.query or ""
     if parts.fragment:
@@ -756,6 +783,14 @@ def _suspicious_url(url: str) -> str | None:
     return None
 
 
+def _host(url: str) -> str | None:
+    """The host of ``url``, or None when it has none or cannot be parsed ("http://[x" raises)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 def _looks_like_hash(segment: str) -> bool:
     return all(c in "0123456789abcdefABCDEF" for c in segment)
 
@@ -764,7 +799,7 @@ def _check_image_url(m: re.Match[str], text: str) -> Hit | None:
     reason = _suspicious_url(m.group(1))
     if reason is None:
         return None
-    host = urlsplit(m.group(1)).hostname or "?"
+    host = _host(m.group(1)) or "?"
     return Hit(message=f"Image URL would send data to {host} as soon as it loads: {reason}")
 
 
@@ -772,7 +807,7 @@ def _check_link_url(m: re.Match[str], text: str) -> Hit | None:
     reason = _suspicious_url(m.group(1))
     if reason is None or not reason.startswith("a template placeholder"):
         return None
-    host = urlsplit(m.group(1)).hostname or "?"
+    host = _host(m.group(1)) or "?"
     return Hit(message=f"Link would send data to {host} when followed: {reason}")
 
 
@@ -816,7 +851,8 @@ def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         if i < 0:
             continue
         verb = verbs[i]
-        if obj.start() - verb.end() > 80 or "\n\n" in text[verb.end() : obj.start()]:
+        between = text[verb.end() : obj.start()]
+        if obj.start() - verb.end() > 80 or "\n\n" in between or _SENTENCE_END.search(between):
             continue
         k = bisect_left(dest_starts, verb.end())
         if k >= len(dests) or dests[k].start() - obj.end() > 150:
@@ -827,11 +863,15 @@ def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         what = " ".join(obj.group().split())
         where = dest.group()
         if where.lower().startswith("http"):
-            where = urlsplit(where).hostname or where
+            where = _host(where) or where
         start, end = verb.start(), max(dest.end(), obj.end())
         the = "" if _DETERMINER.match(what) else "the "
         yield start, end, Hit(message=f"Asks to {verb.group().lower()} {the}{what} to {where[:60]}")
 
+
+#: A sentence ends between a verb and an object ("Send the report to x@y.com. The laptops have more
+#: memory."): a full stop, "!" or "?" followed by a space and a capital letter, or a line break.
+_SENTENCE_END = _re(r"[.!?][\"')\]]?\s+[A-Z]|\n")
 
 _DETERMINER = _re(
     r"(?:the|a|an|my|your|our|their|his|her|its|this|that|these|those|all|any|every|each)\b", _I
@@ -992,6 +1032,10 @@ RULES: tuple[Rule, ...] = (
          _check_openai, keywords=("sk-",)),
     Rule("secret.google_api_key", PII, HIGH, "Google API key", "token",
          (_re(r"(?<![\w\-])AIza[0-9A-Za-z_\-]{35}(?![\w\-])"),), _check_token, keywords=("aiza",)),
+    Rule("secret.huggingface_token", PII, CRITICAL, "Hugging Face access token", "token",
+         (_re(r"(?<![\w\-])hf_[A-Za-z0-9]{30,40}(?![\w\-])"),), _check_mixed_case, keywords=("hf_",)),
+    Rule("secret.npm_token", PII, CRITICAL, "npm access token", "token",
+         (_re(r"(?<![\w\-])npm_[A-Za-z0-9]{36}(?![\w\-])"),), _check_mixed_case, keywords=("npm_",)),
     Rule("secret.jwt", PII, HIGH, "JSON Web Token (a bearer credential)", "token",
          (_re(r"(?<![\w\-.])(eyJ[A-Za-z0-9_\-]{8,4096})\.([A-Za-z0-9_\-]{8,8192})\.([A-Za-z0-9_\-]{0,4096})(?![\w\-.])"),),
          _check_jwt, keywords=("eyj",)),
@@ -1082,7 +1126,13 @@ def scan_rules(text: str) -> list[Evidence]:
             continue
         if rule.requires and not any(k in lowered for k in rule.requires):
             continue
-        for start, end, hit in _run_rule(rule, text):
+        try:
+            found = list(_run_rule(rule, text))
+        except Exception as exc:  # noqa: BLE001 - one rule's bug must not lose the others' matches
+            # The rule and the error's type only: the text and the message (which may quote it) stay out.
+            log.error("rule %s failed on this text (%s); its matches are skipped", rule.id, type(exc).__name__)
+            continue
+        for start, end, hit in found:
             severity = hit.severity if hit.severity is not None else rule.severity
             raw.append((rule, start, end, severity, hit.message or rule.message))
     raw = _drop_overlapping_pii(raw)
