@@ -59,6 +59,10 @@ MIN_MODEL_EVIDENCE = 0.2
 #: probability reached this (more likely than not) but stayed under its alarm threshold.
 NEAR_MISS_FLOOR = 0.5
 EXCERPT_CHARS = 80
+#: Characters past the excerpt that are masked with it (see ``_excerpt``).
+EXCERPT_MARGIN = 512
+#: Characters of a decoded hidden layer kept in the result, masked (``hidden_content``).
+HIDDEN_SHOWN_CHARS = 2_000
 
 MODE_MODEL = "model+rules"
 MODE_RULES = "rules-only"
@@ -292,7 +296,11 @@ class L2ThreatDetector:
         return {k: round(float(v), 4) for k, v in scores.items()}
 
     def _excerpt(self, text: str) -> str:
-        return _redact(_WS.sub(" ", text[: EXCERPT_CHARS * 2]).strip()[:EXCERPT_CHARS])
+        # Mask first, then cut: a key cut in two at the excerpt's end no longer matches its rule,
+        # and its first half would be shown. The margin lets a long secret that starts inside the
+        # excerpt be matched whole.
+        masked = _redact(_WS.sub(" ", text[: EXCERPT_CHARS * 2 + EXCERPT_MARGIN]).strip())
+        return masked[:EXCERPT_CHARS]
 
     def _empty(self, total: int, mode: str, mode_reason: str) -> DetectionResult:
         scores = {label: 0.0 for label in LABELS}
@@ -328,12 +336,24 @@ class L2ThreatDetector:
             result, evidence=evidence, latency_ms=(time.perf_counter() - start) * 1000.0
         )
         explanation, details = explain(result, text, redact=_redact, model_chars=model_chars)
+        # What a hidden layer decodes to is shown (CLI, JSON, the details window): masked like the
+        # excerpts, and cut to what a reader needs.
+        hidden = tuple(
+            replace(layer, decoded=_redact(_shown(layer.decoded))) for layer in result.hidden_content
+        )
         return replace(
             result,
+            hidden_content=hidden,
             explanation=explanation,
             details=details,
             latency_ms=round((time.perf_counter() - start) * 1000.0, 3),
         )
+
+
+def _shown(decoded: str) -> str:
+    if len(decoded) <= HIDDEN_SHOWN_CHARS:
+        return decoded
+    return decoded[:HIDDEN_SHOWN_CHARS] + "…"
 
 
 def _redact(text: str) -> str:
