@@ -28,6 +28,7 @@ class ExitCode(enum.IntEnum):
     CLEAN = 0
     THREAT = 1
     USAGE = 2
+    ERROR = 3
 
 
 class InputError(Exception):
@@ -45,7 +46,8 @@ commands:
   scan           scan text, files or JSON lines and print the verdict
   bench          measure latency, throughput, load time and memory
 
-exit status: 0 clean, 1 threat found, 2 usage or input error.
+exit status: 0 clean, 1 threat found, 2 usage or input error (or a --model-dir that
+does not load), 3 a scan failed (a bug: the error's type is printed, never the text).
 """
 
 
@@ -140,12 +142,21 @@ def scan_main(argv: list[str]) -> int:
         return _usage(str(exc), show_usage=False)
 
     detector = _make_detector(ns)
+    if ns.model_dir is not None and not ns.rules_only and detector.classifier is None:
+        # Asked for this model by name: a typo must not pass for a clean rules-only verdict.
+        return _usage(f"--model-dir {ns.model_dir}: {detector.mode_reason}", show_usage=False)
     if ns.jsonl:
         return scan_jsonl(detector, ns.jsonl, sys.stdout, sys.stderr)
 
     status = ExitCode.CLEAN
+    failed = False
     for i, (name, text) in enumerate(inputs):
-        result = detector.detect(text)
+        try:
+            result = detector.detect(text)
+        except Exception as exc:  # noqa: BLE001 - a bug; say so, and go on with the other inputs
+            print(f"{PROG}: error: scanning {name} failed ({type(exc).__name__})", file=sys.stderr)
+            failed = True
+            continue
         if result.is_threat:
             status = ExitCode.THREAT
         try:
@@ -163,7 +174,7 @@ def scan_main(argv: list[str]) -> int:
             # far still decide the exit status; the rest is not scanned.
             _stdout_gone()
             return status
-    return status
+    return ExitCode.ERROR if failed else status
 
 
 #: Exit status when stdout closed under a command other than a text scan (as a shell reports SIGPIPE).

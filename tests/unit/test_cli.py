@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -239,3 +240,29 @@ def test_a_reader_that_stops_early_gets_a_quiet_exit(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == ExitCode.THREAT
     assert first.startswith(b"== ") and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_model_dir_that_does_not_load_is_a_usage_error(tmp_path, capsys):
+    code = main(["scan", "--model-dir", str(tmp_path / "missing"), "hello"])
+    assert code == ExitCode.USAGE
+    assert "--model-dir" in capsys.readouterr().err
+
+
+def test_a_failing_scan_exits_3_and_names_only_the_error_type(tiny_model_dir, monkeypatch, capsys):
+    from desktop.detection.detector import L2ThreatDetector
+
+    def boom(self, text):
+        raise RecursionError(f"while reading {text}")
+
+    monkeypatch.setattr(L2ThreatDetector, "detect", boom)
+    code = main(["scan", "--model-dir", str(tiny_model_dir), "my secret words"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.ERROR == 3
+    assert "RecursionError" in err and "secret words" not in err
+
+
+def test_hidden_content_line_is_masked(capsys):
+    secret = base64.b64encode(b"db password=hunter2xyz and mail john.doe@corp.com").decode()
+    main(["scan", "--rules-only", f"Note: {secret}"])
+    out = capsys.readouterr().out
+    assert "Hidden content:" in out and "hunter2xyz" not in out and "john.doe" not in out
