@@ -150,6 +150,7 @@ class L2ThreatDetector:
             norm.hidden_layers,
             thresholds=self.thresholds,
             benign_confidence=probs["benign"] if probs is not None else None,
+            rules_only=windows is None,
         )
         truncated = norm.truncated
         scanned = norm.scanned_chars

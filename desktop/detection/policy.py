@@ -15,6 +15,9 @@ A class *fires* when any of these holds:
 * a hidden carrier listed in :data:`HIDDEN_CARRIERS` hides real text (Unicode tag
   characters carrying words are prompt injection whatever they say).
 
+Without the model (rules-only mode) no score can back a weaker rule, so ``rules_alone``
+drops one level, to no lower than medium: "Ignore all previous instructions" still warns.
+
 Evidence found inside a decoded hidden layer is judged like visible evidence,
 then raised by ``HIDDEN_ESCALATION`` severity levels: hiding it makes it worse,
 never milder. The verdict is the most severe firing class; ties go to the higher
@@ -24,7 +27,7 @@ confidence. Nothing firing means benign.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from desktop.detection.categories import CATEGORY_INFO, Category, Severity
@@ -190,6 +193,7 @@ def fuse(
     thresholds: Mapping[str, float] | None = None,
     benign_confidence: float | None = None,
     policy: Mapping[Category, ClassPolicy] = POLICY,
+    rules_only: bool = False,
 ) -> Verdict:
     """Fuse everything into one :class:`Verdict` (see the module docstring).
 
@@ -200,7 +204,8 @@ def fuse(
     ``hidden_layers``: the layers themselves, checked against
     :data:`HIDDEN_CARRIERS`. ``benign_confidence`` is reported for a benign verdict
     (the model's benign probability; ``None`` without a model gives 0.5: the rules
-    found nothing, which says little).
+    found nothing, which says little). ``rules_only``: there is no model (see the module
+    docstring).
     """
     limits = thresholds_from(policy)
     if thresholds:
@@ -209,6 +214,8 @@ def fuse(
     decisions = []
     carriers = carrier_evidence(hidden_layers)
     for cat, row in policy.items():
+        if rules_only:
+            row = _without_model(row)
         decision = _decide(
             cat,
             row,
@@ -278,6 +285,13 @@ def _decide(
     )
     basis = "+".join(sorted({b for _, _, b in firing}))
     return ClassDecision(cat, round(min(1.0, confidence), 4), severity, tuple(evidence), basis)
+
+
+def _without_model(row: ClassPolicy) -> ClassPolicy:
+    """``row`` for rules-only mode: a rule alone fires one severity level lower, down to medium."""
+    if row.rules_alone is None or row.rules_alone <= Severity.MEDIUM:
+        return row
+    return replace(row, rules_alone=Severity(int(row.rules_alone) - 1))
 
 
 def _raise(severity: Severity, levels: int) -> Severity:

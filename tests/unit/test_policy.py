@@ -124,3 +124,17 @@ def test_a_rule_backed_model_score_keeps_its_own_score_in_the_evidence():
     assert v.confidence > 0.35
     quoted = [e for e in v.evidence if e.rule_id == model.rule_id]
     assert [e.confidence for e in quoted] == [0.35]
+
+
+def test_without_the_model_a_medium_rule_fires_alone():
+    weak = rule_ev(Category.PROMPT_INJECTION, Severity.MEDIUM, conf=0.8)
+    assert fuse([], [weak]).category is Category.BENIGN  # the model could have backed it, and did not
+    v = fuse([], [weak], rules_only=True)
+    assert v.category is Category.PROMPT_INJECTION and v.severity is Severity.MEDIUM
+    # a low rule of a class that needs high still says nothing, and model-only classes stay so
+    assert fuse([], [rule_ev(Category.COMMAND_INJECTION, Severity.LOW)], rules_only=True).category is Category.BENIGN
+    assert fuse([], [rule_ev(Category.BIAS_MANIPULATION, Severity.CRITICAL)], rules_only=True).category is Category.BENIGN
+    # jailbreak rules stand alone from critical; without the model from high
+    jb = rule_ev(Category.JAILBREAK, Severity.HIGH)
+    assert fuse([], [jb]).category is Category.BENIGN
+    assert fuse([], [jb], rules_only=True).category is Category.JAILBREAK
