@@ -142,6 +142,12 @@ class L2ThreatDetector:
                 windows, model_ev = None, []
         hidden_ev = self._hidden_evidence(norm.hidden_layers, use_model=windows is not None)
         probs = windows.max_probs() if windows is not None else None
+        # A long text: the model read its first windows only (``max_windows``).
+        # Or a text whose NFKC form was cut although the original was read whole.
+        model_chars = None
+        expansion_cut = norm.truncated and norm.scanned_chars >= total
+        if windows is not None and (windows.truncated or expansion_cut):
+            model_chars = _original_offset(windows.scanned_chars, norm)
 
         verdict = fuse(
             model_ev,
@@ -151,14 +157,11 @@ class L2ThreatDetector:
             thresholds=self.thresholds,
             benign_confidence=probs["benign"] if probs is not None else None,
             rules_only=windows is None,
+            model_read_to=model_chars,
         )
-        truncated = norm.truncated
-        scanned = norm.scanned_chars
-        model_chars = None
-        if windows is not None:
-            model_chars = min(windows.scanned_chars, norm.scanned_chars)
-            if windows.truncated:
-                truncated, scanned = True, min(scanned, model_chars)
+        # ``scanned_chars``: what every stage read; the explanation says who read how much.
+        truncated = norm.truncated or model_chars is not None
+        scanned = norm.scanned_chars if model_chars is None else min(norm.scanned_chars, model_chars)
         near = None if verdict.is_threat or probs is None else self._near_miss(probs)
         result = DetectionResult(
             category=verdict.category,
@@ -178,7 +181,9 @@ class L2ThreatDetector:
             near_miss=near,
             near_miss_threshold=None if near is None else self.thresholds[near.label],
         )
-        return self._finish(result, start, norm.text, model_chars=model_chars)
+        return self._finish(
+            result, start, norm.text, model_chars=model_chars, rules_chars=norm.scanned_chars
+        )
 
     # ------------------------------------------------------------------ stages
 
@@ -321,7 +326,13 @@ class L2ThreatDetector:
         )
 
     def _finish(
-        self, result: DetectionResult, start: float, text: str, *, model_chars: int | None = None
+        self,
+        result: DetectionResult,
+        start: float,
+        text: str,
+        *,
+        model_chars: int | None = None,
+        rules_chars: int | None = None,
     ) -> DetectionResult:
         # Rule messages can quote what they found (a decoded PowerShell command, a
         # destination address): mask personal data and secrets in them too, once per
@@ -336,7 +347,9 @@ class L2ThreatDetector:
         result = replace(
             result, evidence=evidence, latency_ms=(time.perf_counter() - start) * 1000.0
         )
-        explanation, details = explain(result, text, redact=_redact, model_chars=model_chars)
+        explanation, details = explain(
+            result, text, redact=_redact, model_chars=model_chars, rules_chars=rules_chars
+        )
         # What a hidden layer decodes to is shown (CLI, JSON, the details window): masked like the
         # excerpts, and cut to what a reader needs.
         hidden = tuple(
@@ -349,6 +362,14 @@ class L2ThreatDetector:
             details=details,
             latency_ms=round((time.perf_counter() - start) * 1000.0, 3),
         )
+
+
+def _original_offset(clean_offset: int, norm: NormalizedText) -> int:
+    """The original text's offset up to which the cleaned text was read to ``clean_offset``: never
+    more than read (clean-up removes invisible characters, so a cleaned offset is not past its
+    original; NFKC can expand, so scale by the lengths where that makes it smaller)."""
+    scaled = clean_offset * norm.scanned_chars // max(1, len(norm.text))
+    return max(0, min(clean_offset, scaled, norm.scanned_chars))
 
 
 def _shown(decoded: str) -> str:

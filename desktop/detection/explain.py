@@ -268,15 +268,56 @@ def explain(
     *,
     redact: Redactor | None = None,
     model_chars: int | None = None,
+    rules_chars: int | None = None,
 ) -> tuple[str, str]:
     """``(explanation, details)`` for ``result``; ``text`` is searched for technique cues.
 
-    ``model_chars``: how many characters the model read, when it read fewer than the
-    rules (long texts), so the details can say so.
+    ``model_chars``: how many characters of the original text the model read, when it read
+    fewer than the rules (long texts); ``rules_chars``: how many the rules read (default: the
+    result's ``scanned_chars``). The sentence and the details say who read how much.
     """
     redact = redact or fallback_redact
-    sentence = _sentence(result, text, redact)
-    return sentence, _details(result, text, redact, sentence, model_chars)
+    rules = min(result.scanned_chars if rules_chars is None else rules_chars, result.total_chars)
+    model = model_chars if model_chars is not None and model_chars < rules else None
+    coverage = _Coverage(result.total_chars, rules, model)
+    sentence = _sentence(result, text, redact, coverage)
+    return sentence, _details(result, text, redact, sentence, coverage)
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """How much of the text the rules and the model read."""
+
+    total: int
+    rules: int
+    model: int | None  # None: the model read what the rules read (or there is no model)
+
+    def sentence_note(self) -> str:
+        """For the one-line explanation of a benign result."""
+        if self.rules < self.total:
+            return f" in the first {self.rules:,} of {self.total:,} characters"
+        if self.model is not None:
+            return (
+                f" (the AI model read the first {self.model:,} of {self.total:,} characters, "
+                "the rules all of them)"
+            )
+        return ""
+
+    def details_line(self, latency_ms: float) -> str:
+        if self.rules < self.total:
+            line = (
+                f"Only the first {self.rules:,} of {self.total:,} characters were scanned; "
+                "the rest was not checked."
+            )
+            if self.model is not None:
+                line += f" The AI model read the first {self.model:,} of them."
+            return line
+        if self.model is not None:
+            return (
+                f"The rules checked all {self.total:,} characters; the AI model read the first "
+                f"{self.model:,} (it reads a long text in a limited number of windows)."
+            )
+        return f"Scanned all {self.total:,} characters in {latency_ms:.1f} ms."
 
 
 def near_miss_note(result: DetectionResult) -> str:
@@ -306,14 +347,13 @@ def _fixed(x: float, digits: int) -> str:
     return str(Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
-def _sentence(result: DetectionResult, text: str, redact: Redactor) -> str:
+def _sentence(result: DetectionResult, text: str, redact: Redactor, coverage: _Coverage) -> str:
     cat = result.category
     if cat is Category.BENIGN:
         base = "No threat found"
         if result.mode == "rules-only":
             base = "No known threat patterns found (rules only: the AI model is not loaded)"
-        if result.truncated:
-            base += f" in the first {result.scanned_chars:,} of {result.total_chars:,} characters"
+        base += coverage.sentence_note()
         note = near_miss_note(result)
         return base + (f"; {note}." if note else ".")
 
@@ -376,7 +416,7 @@ def _details(
     text: str,
     redact: Redactor,
     sentence: str,
-    model_chars: int | None,
+    coverage: _Coverage,
 ) -> str:
     info = CATEGORY_INFO[result.category]
     lines = [sentence, ""]
@@ -433,15 +473,7 @@ def _details(
             + "."
         )
     lines.append("")
-    if result.truncated:
-        lines.append(
-            f"Only the first {result.scanned_chars:,} of {result.total_chars:,} characters were "
-            "scanned; the rest was not checked."
-        )
-    else:
-        lines.append(
-            f"Scanned all {result.total_chars:,} characters in {result.latency_ms:.1f} ms."
-        )
+    lines.append(coverage.details_line(result.latency_ms))
     if result.mode == "rules-only":
         reason = f": {result.mode_reason}" if result.mode_reason else ""
         lines.append(

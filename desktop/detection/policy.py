@@ -16,7 +16,8 @@ A class *fires* when any of these holds:
   characters carrying words are prompt injection whatever they say).
 
 Without the model (rules-only mode) no score can back a weaker rule, so ``rules_alone``
-drops one level, to no lower than medium: "Ignore all previous instructions" still warns.
+drops one level, to no lower than medium: "Ignore all previous instructions" still warns. The
+same holds for a visible rule match past the part of a long text that the model read.
 
 Evidence found inside a decoded hidden layer is judged like visible evidence,
 then raised by ``HIDDEN_ESCALATION`` severity levels: hiding it makes it worse,
@@ -194,6 +195,7 @@ def fuse(
     benign_confidence: float | None = None,
     policy: Mapping[Category, ClassPolicy] = POLICY,
     rules_only: bool = False,
+    model_read_to: int | None = None,
 ) -> Verdict:
     """Fuse everything into one :class:`Verdict` (see the module docstring).
 
@@ -204,8 +206,8 @@ def fuse(
     ``hidden_layers``: the layers themselves, checked against
     :data:`HIDDEN_CARRIERS`. ``benign_confidence`` is reported for a benign verdict
     (the model's benign probability; ``None`` without a model gives 0.5: the rules
-    found nothing, which says little). ``rules_only``: there is no model (see the module
-    docstring).
+    found nothing, which says little). ``rules_only``: there is no model;
+    ``model_read_to``: the model read the text up to this offset only (see the module docstring).
     """
     limits = thresholds_from(policy)
     if thresholds:
@@ -214,16 +216,15 @@ def fuse(
     decisions = []
     carriers = carrier_evidence(hidden_layers)
     for cat, row in policy.items():
-        if rules_only:
-            row = _without_model(row)
         decision = _decide(
             cat,
-            row,
+            _without_model(row) if rules_only else row,
             limits[cat.label],
             [e for e in model_evidence if e.category is cat],
             [e for e in rule_evidence if e.category is cat],
             [e for e in hidden_evidence if e.category is cat],
             [e for e in carriers if e.category is cat],
+            unread_from=None if rules_only else model_read_to,
         )
         if decision is not None:
             decisions.append(decision)
@@ -245,17 +246,24 @@ def _decide(
     rules: list[Evidence],
     hidden: list[Evidence],
     carriers: list[Evidence],
+    unread_from: int | None = None,
 ) -> ClassDecision | None:
     firing: list[tuple[Evidence, Severity, str]] = []
     supported = 0.0  # the confidence of a model score that a rule backs
+    unread_alone = _without_model(row).rules_alone
+
+    def alone(e: Evidence, visible: bool) -> bool:
+        """A rule match strong enough to fire without the model; a visible one past what the
+        model read (``unread_from``) is judged as in rules-only mode."""
+        if visible and unread_from is not None and e.start >= unread_from:
+            return unread_alone is not None and e.severity >= unread_alone
+        return row.rules_alone is not None and e.severity >= row.rules_alone
 
     def judge(items: list[Evidence], others: list[Evidence], *, escalate: int, basis: str) -> None:
         nonlocal supported
         model_items = [e for e in items if e.rule_id == MODEL_RULE_ID or e.source == "model"]
         rule_items = [e for e in items if e not in model_items]
-        strong = [
-            e for e in rule_items if row.rules_alone is not None and e.severity >= row.rules_alone
-        ]
+        strong = [e for e in rule_items if alone(e, visible=not basis)]
         for e in strong:
             firing.append((e, _raise(e.severity, escalate), basis + "rule"))
         best = max(model_items, key=lambda e: e.confidence, default=None)

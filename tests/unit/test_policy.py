@@ -138,3 +138,13 @@ def test_without_the_model_a_medium_rule_fires_alone():
     jb = rule_ev(Category.JAILBREAK, Severity.HIGH)
     assert fuse([], [jb]).category is Category.BENIGN
     assert fuse([], [jb], rules_only=True).category is Category.JAILBREAK
+
+
+def test_a_rule_match_past_what_the_model_read_fires_alone():
+    far = Evidence(Category.PROMPT_INJECTION, "rule", 5000, 5030, "override", Severity.MEDIUM, "inj.override", 0.8)
+    near = Evidence(Category.PROMPT_INJECTION, "rule", 100, 130, "override", Severity.MEDIUM, "inj.override", 0.8)
+    low_score = [model_ev(Category.PROMPT_INJECTION, 0.01)]
+    assert fuse(low_score, [far], model_read_to=4000).category is Category.PROMPT_INJECTION
+    assert fuse(low_score, [far], model_read_to=4000).severity is Severity.MEDIUM
+    assert fuse(low_score, [near], model_read_to=4000).category is Category.BENIGN  # the model read it: no
+    assert fuse(low_score, [far]).category is Category.BENIGN  # the model read everything
