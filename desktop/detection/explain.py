@@ -117,7 +117,7 @@ TECHNIQUES: dict[Category, tuple[Cue, ...]] = {
             r"\b(?:grandma|my (?:late )?grandmother|i am a (?:doctor|police|researcher|professor))\b",
             "an emotional or authority appeal",
         ),
-        (r"[a-z]+[0-9@$]+[a-z]+[0-9@$]+", "leetspeak obfuscation"),
+        (r"(?<![a-z0-9@$])[a-z]{1,24}[0-9@$]{1,4}[a-z]{1,24}[0-9@$]", "leetspeak obfuscation"),
         (r"(?:[!?.}{)(\]\[\\/|~^]{2,}\s*){4,}", "an adversarial suffix of odd tokens"),
     ),
     Category.PROMPT_INJECTION: _cues(

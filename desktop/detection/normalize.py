@@ -119,6 +119,9 @@ _LEET_WORD = re.compile(r"(?<![\\\w])(?=[A-Za-z0-9]*[A-Za-z])(?=[A-Za-z0-9]*[013
 #: A line is decoded as leetspeak when it has this many such words, making up this share of its words.
 _LEET_MIN_WORDS = 3
 _LEET_MIN_SHARE = 0.4
+#: Leetspeak is looked for in the first this many characters, in lines up to this long.
+_LEET_SCAN_CHARS = 100_000
+_LEET_MAX_LINE = 2_000
 
 
 # --- the public function ------------------------------------------------------------
@@ -470,13 +473,18 @@ def _leet_layers(text: str, budget: _Budget) -> list[HiddenLayer]:
     with digits or symbols that stand for letters. Identifiers such as "sha256" or "utf8" are
     rarely that dense in a line."""
     layers: list[HiddenLayer] = []
-    if not any(c in text for c in "0134578"):
+    text = text[:_LEET_SCAN_CHARS]
+    first_word = _LEET_WORD.search(text)
+    if first_word is None or not any(_is_leet(m.group()) for m in _LEET_WORD.finditer(text)):
         return layers
     start = 0
     for line in text.splitlines(keepends=True):
         end = start + len(line)
         if budget.layers <= 0:
             break
+        if len(line) > _LEET_MAX_LINE or end <= first_word.start():
+            start = end
+            continue
         leet = [m for m in _LEET_WORD.finditer(line) if _is_leet(m.group())]
         if len(leet) >= _LEET_MIN_WORDS and len(leet) >= _LEET_MIN_SHARE * len(_LEET_ANY_WORD.findall(line)):
             first, last = leet[0].start(), leet[-1].end()
