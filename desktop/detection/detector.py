@@ -217,7 +217,19 @@ class L2ThreatDetector:
                 if at >= 0:  # found once invisibles are dropped and characters folded
                     start, end = folded[1][at], folded[1][at + len(raw) - 1] + 1
                 else:
+                    layer = next(
+                        (x for x in layers if raw in fold_with_offsets(x.decoded[:MAX_FOLD_CHARS])[0]),
+                        None,
+                    )
+                    if layer is not None:  # in a hidden layer once its lookalikes are folded
+                        found.append(
+                            replace(e, source="hidden", start=layer.start, end=layer.end,
+                                    message=f"{e.message} (after clean-up)")
+                        )  # fmt: skip
+                        continue
                     start, end = _clamp(e.start, e.end, len(visible))
+                    if start >= end:  # never an empty span: the whole text, said to be approximate
+                        start, end = 0, len(visible)
             found.append(replace(e, start=start, end=end, message=f"{e.message} (after clean-up)"))
         return found
 

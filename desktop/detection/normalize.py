@@ -226,9 +226,9 @@ def normalize(
 
 
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:
-    """``text`` with invisible characters (controls, zero-width, bidi) dropped and every
-    other character NFKC-folded on its own, and for each output character the index of
-    the character of ``text`` it came from.
+    """``text`` with invisible characters (controls, zero-width, bidi) dropped, every other
+    character NFKC-folded on its own and lookalike letters folded as in the body, and for each
+    output character the index of the character of ``text`` it came from.
 
     A lighter cousin of the body clean-up that keeps track of positions: what the rules
     find in the cleaned text can often be found here, and so mapped back to exact
@@ -248,7 +248,10 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
         folded = unicodedata.normalize("NFKC", ch)
         out.append(folded)
         index.extend([i] * len(folded))
-    return "".join(out), index
+    # Lookalike letters as the body clean-up folds them ("ѕh" -> "sh"): one letter for one, so
+    # the positions stay.
+    joined, _ = _fold_homoglyphs("".join(out))
+    return joined, index
 
 
 # --- the body ------------------------------------------------------------------------
