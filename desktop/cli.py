@@ -8,6 +8,7 @@ detection core only and never import Qt.
 from __future__ import annotations
 
 import argparse
+import codecs
 import enum
 import json
 import logging
@@ -213,9 +214,15 @@ def _reconfigure(stream: IO[str]) -> None:
 
 
 def _decode(data: bytes, name: str) -> str:
+    """UTF-8 (with or without a byte-order mark), or UTF-16 with its byte-order mark (what
+    Windows Notepad calls "Unicode")."""
     try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise InputError(f"{name} is not valid UTF-16 text (offset {exc.start})") from None
         raise InputError(
             f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         ) from None
@@ -281,10 +288,16 @@ def scan_jsonl(detector: L2ThreatDetector, source: str, out: IO[str], err: IO[st
                 errors += 1
                 out.write(json.dumps({"line": number, "error": error}) + "\n")
             else:
-                result = detector.detect(text)
-                threats += result.is_threat
-                data = {"line": number, **(extra or {}), **result.to_dict()}
-                out.write(json.dumps(data, ensure_ascii=False) + "\n")
+                try:
+                    result = detector.detect(text)
+                except Exception as exc:  # noqa: BLE001 - a bug: report the line, go on
+                    errors += 1
+                    error = f"scan failed ({type(exc).__name__})"
+                    out.write(json.dumps({"line": number, **(extra or {}), "error": error}) + "\n")
+                else:
+                    threats += result.is_threat
+                    data = {"line": number, **(extra or {}), **result.to_dict()}
+                    out.write(json.dumps(data, ensure_ascii=False) + "\n")
             out.flush()
             if progress:
                 progress.update(number, threats)
@@ -295,8 +308,11 @@ def scan_jsonl(detector: L2ThreatDetector, source: str, out: IO[str], err: IO[st
             progress.close()
     if errors:
         print(f"{PROG} scan: {errors} line(s) could not be scanned", file=err)
-        return ExitCode.USAGE
-    return ExitCode.THREAT if threats else ExitCode.CLEAN
+    # A threat decides the status even when other lines could not be read: a script that
+    # checks for 1 must not miss it.
+    if threats:
+        return ExitCode.THREAT
+    return ExitCode.USAGE if errors else ExitCode.CLEAN
 
 
 def _count_lines(path: Path) -> int | None:

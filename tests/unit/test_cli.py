@@ -266,3 +266,38 @@ def test_hidden_content_line_is_masked(capsys):
     main(["scan", "--rules-only", f"Note: {secret}"])
     out = capsys.readouterr().out
     assert "Hidden content:" in out and "hunter2xyz" not in out and "john.doe" not in out
+
+
+def test_jsonl_threat_decides_the_status_beside_bad_lines(tmp_path, capsys):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"text": 5}\nmy card 4111 1111 1111 1111\n')
+    code = main(["scan", "--rules-only", "--jsonl", str(path)])
+    captured = capsys.readouterr()
+    assert code == ExitCode.THREAT
+    assert "1 line(s) could not be scanned" in captured.err
+
+
+def test_jsonl_a_failing_scan_is_an_error_line(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from desktop.detection.detector import L2ThreatDetector
+
+    def boom(self, text):
+        raise ValueError(text)
+
+    monkeypatch.setattr(L2ThreatDetector, "detect", boom)
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": 7, "text": "private words"}\n', encoding="utf-8")
+    code = main(["scan", "--model-dir", str(tiny_model_dir), "--jsonl", str(path)])
+    out = capsys.readouterr().out
+    assert code == ExitCode.USAGE
+    assert json.loads(out) == {"line": 1, "id": 7, "error": "scan failed (ValueError)"}
+    assert "private words" not in out
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_file_with_a_byte_order_mark(tmp_path, capsys, encoding):
+    path = tmp_path / "notepad.txt"
+    data = "my card 4111 1111 1111 1111".encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path.write_bytes(data)
+    assert main(["scan", "--rules-only", "--file", str(path)]) == ExitCode.THREAT
