@@ -8,6 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPainter
 
+import desktop.app.qtcompat  # noqa: F401 - also an entry point (render_svg for the installer)
+
 STATES = ("active", "paused", "alert", "error")
 STATE_SIZES = (16, 24, 32, 48, 64)
 APP_SIZES = (16, 32, 48, 64, 128, 256)

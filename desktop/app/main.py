@@ -127,6 +127,7 @@ def smoke_test(env: AppEnv) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
 
+    import desktop.app.qtcompat  # noqa: F401 - its work-arounds must precede any Qt call
     from desktop.app.controller import RaxeApp
     from desktop.app.eventlog import EventLog
     from desktop.platform import current
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_app(env: AppEnv) -> int:
     from PySide6.QtWidgets import QApplication
 
+    import desktop.app.qtcompat  # noqa: F401 - its work-arounds must precede any Qt call
     from desktop.app.controller import RaxeApp
     from desktop.app.eventlog import EventLog
     from desktop.app.icons import app_icon

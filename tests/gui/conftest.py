@@ -8,6 +8,10 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest  # noqa: E402
 
+# Before any Qt call of the session: on PySide6 6.12 / Python < 3.12 every void Qt call
+# (pytest-qt's included) costs None a reference, which qtcompat's import makes harmless.
+import desktop.app.qtcompat  # noqa: E402, F401
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
