@@ -65,6 +65,8 @@ class ClipboardWatcher(QObject):
     sample = Signal(object)
     #: A change that was not scanned: (kind, source).
     skipped = Signal(str, str)
+    #: The one-shot "ignore next copy" flag was used up by a copy (the menu unchecks it).
+    ignore_next_used = Signal()
 
     def __init__(
         self,
@@ -165,8 +167,8 @@ class ClipboardWatcher(QObject):
             )
         if kind is ChangeKind.NORMAL and source is Source.CLIPBOARD and self._ignore_next:
             self._ignore_next = False
-            kind, sample = ChangeKind.UNCHANGED, None
             emit(self.skipped, "ignored_by_user", source.value)
+            emit(self.ignore_next_used)
             self._pending[source] = None
             return
         if kind is not ChangeKind.NORMAL:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QClipboard
@@ -25,17 +26,23 @@ from desktop.app.decisions import (
 from desktop.app.env import AppEnv
 from desktop.app.eventlog import EventLog
 from desktop.app.findings import Finding, RecentFindings, redacted_copy, redacted_preview
-from desktop.app.history import History
+from desktop.app.history import Opened, open_history
 from desktop.app.hotkey import HotkeyListener, SelectionReader, pretty_combo, pynput_sender
 from desktop.app.notifier import Notifier
+from desktop.app.qtcompat import APPLIED as QT_WORKAROUNDS
 from desktop.app.settings import Settings
 from desktop.app.tray import TrayUI
 from desktop.app.windows import DetailsWindow, HistoryWindow, SettingsDialog
 from desktop.app.worker import ScanResponse, ScanService
+from desktop.detection.detector import DEFAULT_MAX_CHARS as DETECTOR_MAX_CHARS
 from desktop.platform import Platform
 from desktop.platform.keystore import HashKey, load_hash_key
 
+T = TypeVar("T")
+
 ALERT_MS = 30_000
+#: How many findings' redacted copies are remembered (so "Clear clipboard" still applies).
+REDACTED_KEPT = 20
 SKIP_MESSAGES = {
     ChangeKind.SECRET: "the content is marked secret by a password manager, so it was not read",
     ChangeKind.NO_TEXT: "there is no text to scan",
@@ -61,14 +68,27 @@ class RaxeApp(QObject):
         env.config_dir.mkdir(parents=True, exist_ok=True)
         self.settings = Settings(env.config_dir)
         self.key = key or load_hash_key(env.config_dir, env.key_store)
-        self.history = History(env.history_path)
-        removed = self.history.apply_retention(int(self.settings.get("history/retention_days")))
+        opened = open_history(env.history_path)
+        self.history = opened.history
+        #: Told once the tray is up (start): why the history is new or only in memory.
+        self.history_notice = history_notice(opened)
+        if opened.problem:
+            self.events.log(
+                "history_problem",
+                problem=opened.problem,
+                error=opened.error,
+                moved_to=opened.moved_to.name if opened.moved_to else None,
+            )
+        days = int(self.settings.get("history/retention_days"))
+        removed = self._with_history("retention", lambda: self.history.apply_retention(days), 0)
         self.findings = RecentFindings()
         self.pause_state = PauseState()
         self.state = "starting"
         self.status = "Loading the detector…"
         self.hotkey_reason = ""
         self.windows: list[Any] = []
+        #: request id -> (keyed hash, length, length) of the redacted copy written for it.
+        self._redacted: dict[int, tuple[str, int, int]] = {}
         self.last_error = ""
 
         clipboard = QApplication.clipboard()
@@ -90,6 +110,7 @@ class RaxeApp(QObject):
         self.tray.pause.connect(self.pause)
         self.tray.resume.connect(self.resume)
         self.tray.ignore_next.connect(self.watcher.set_ignore_next)
+        self.watcher.ignore_next_used.connect(lambda: self.tray.set_ignore_next(False))
         self.tray.show_history.connect(self.open_history)
         self.tray.show_settings.connect(self.open_settings)
         self.tray.show_about.connect(self.open_about)
@@ -120,6 +141,9 @@ class RaxeApp(QObject):
     def start(self) -> None:
         self.tray.show()
         self._refresh_state()
+        if self.history_notice:
+            self.notifier.say("RAXE: detection history", self.history_notice, error=True)
+            self.history_notice = ""
         self.scanner.start()
         self.events.log(
             "started",
@@ -129,6 +153,7 @@ class RaxeApp(QObject):
             tray_visible=self.tray.icon.isVisible(),
             notify_channel=self.notifier.channel(),
             hotkey=self.hotkey_reason or "ok",
+            qt_workarounds=list(QT_WORKAROUNDS),
         )
 
     def shutdown(self, worker_timeout_ms: int = 60_000) -> bool:
@@ -151,6 +176,16 @@ class RaxeApp(QObject):
     def hash(self, text: str) -> str:
         return keyed_hash(self.key.key, text)
 
+    def _with_history(self, op: str, call: Callable[[], T], default: T) -> T:
+        """``call()``; a database error (locked, disk full, read-only, damaged) is logged by
+        type and ``default`` returned: the history must never stand between a scan and its
+        warning."""
+        try:
+            return call()
+        except sqlite3.Error as exc:
+            self.events.log("history_failed", op=op, error=type(exc).__name__)
+            return default
+
     def _register_own(self, text: str) -> None:
         self.watcher._own.append(self.hash(text))
 
@@ -160,7 +195,7 @@ class RaxeApp(QObject):
         self.watcher.watch_selection = (
             bool(s.get("monitor/selection")) and self.platform.has_primary_selection
         )
-        self.watcher.max_chars = int(s.get("scan/max_chars"))
+        self.watcher.max_chars = max(1, min(int(s.get("scan/max_chars")), DETECTOR_MAX_CHARS))
         self.notifier.style = s.get("notify/style")
         self.notifier.duration_s = int(s.get("notify/duration_s"))
         self.notifier.limiter.burst = max(1, int(s.get("notify/burst")))
@@ -180,13 +215,24 @@ class RaxeApp(QObject):
             else f"Hotkey unavailable: {support.reason} — use “Scan clipboard now”"
         )
         self.events.log("hotkey", available=support.available, reason=support.reason)
-        if self.platform.autostart_supported():
-            want = bool(s.get("startup/at_login"))
-            try:
-                if want != self.platform.autostart_enabled():
-                    self.platform.set_autostart(want, self.env.launch_command())
-            except OSError as exc:
-                self.events.log("autostart_failed", error=type(exc).__name__)
+        # Start at login is not synced here: the autostart entry is one per user, shared by
+        # every profile, so only the user's own change in Settings writes it (_settings_saved).
+
+    def set_autostart(self, enabled: bool) -> bool:
+        """Create or remove the start-at-login entry; the user is told when that fails."""
+        try:
+            self.platform.set_autostart(enabled, self.env.launch_command())
+        except OSError as exc:
+            self.events.log("autostart_failed", enabled=enabled, error=type(exc).__name__)
+            self.notifier.say(
+                "RAXE: start at login",
+                f"Could not {'turn on' if enabled else 'turn off'} start at login "
+                f"({type(exc).__name__}).",
+                error=True,
+            )
+            return False
+        self.events.log("autostart", enabled=enabled)
+        return True
 
     # -- state ----------------------------------------------------------------------------------
     def paused(self) -> bool:
@@ -277,11 +323,11 @@ class RaxeApp(QObject):
         self._submit(sample, source)
 
     # -- results --------------------------------------------------------------------------------
-    def _on_dropped(self, request) -> None:
+    def _on_dropped(self, request, reason: str = "stale") -> None:
         # A newer text from the same source superseded it: forget it, so that copying it
         # again is scanned rather than taken for an unchanged clipboard.
         self.watcher.recent.discard(request.text_hash)
-        self.events.log("scan_dropped", request_id=request.id, reason="stale")
+        self.events.log("scan_dropped", request_id=request.id, reason=reason)
 
     def _on_ready(self, mode: str, reason: str) -> None:
         self.state = "active"
@@ -310,15 +356,19 @@ class RaxeApp(QObject):
 
     def _on_result(self, resp: ScanResponse) -> None:
         req, result = resp.request, resp.result
+        if req.id < self.scanner.latest_id(req.source):
+            # A newer copy came while this one was scanned: its warning would be about text
+            # that is gone. Treat it as dropped, so copying it again scans it.
+            self._on_dropped(req, "superseded")
+            return
         if self.state == "error" and self.last_error and not self.last_error.startswith("Detector"):
             self.state, self.status = "active", "Watching the clipboard"
         verdict = Verdict(result.category, result.severity, float(result.confidence))
+        marked_safe = self._with_history(
+            "is_safe", lambda: self.history.is_safe(req.text_hash), False
+        )
         decision = decide(
-            verdict,
-            self.policies,
-            source=req.source,
-            paused=self.paused(),
-            marked_safe=self.history.is_safe(req.text_hash),
+            verdict, self.policies, source=req.source, paused=self.paused(), marked_safe=marked_safe
         )
         latency = (time.monotonic() - req.submitted) * 1000 if req.submitted else 0.0
         self.events.log(
@@ -335,23 +385,7 @@ class RaxeApp(QObject):
             latency_ms=round(latency, 1),
             hash=req.text_hash,
         )
-        if (
-            result.is_threat
-            and decision.action in (Action.NOTIFY, Action.RECORD)
-            and not decision.answer_clean
-        ):
-            preview = None
-            if self.settings.get("history/redacted_previews"):
-                preview = redacted_preview(req.text)
-            self.history.add(
-                source=req.source.value,
-                category=result.category.label,
-                severity=result.severity.label,
-                confidence=float(result.confidence),
-                text_hash=req.text_hash,
-                preview=preview,
-            )
-        if decision.action is Action.NOTIFY:
+        if decision.action is Action.NOTIFY:  # first: the history cannot delay or stop it
             finding = Finding(
                 req.id,
                 req.source,
@@ -364,6 +398,26 @@ class RaxeApp(QObject):
             )
             self.findings.add(finding)
             self.notifier.notify(finding)
+        if (
+            result.is_threat
+            and decision.action in (Action.NOTIFY, Action.RECORD)
+            and not decision.answer_clean
+        ):
+            preview = None
+            if self.settings.get("history/redacted_previews"):
+                preview = redacted_preview(req.text)
+            self._with_history(
+                "add",
+                lambda: self.history.add(
+                    source=req.source.value,
+                    category=result.category.label,
+                    severity=result.severity.label,
+                    confidence=float(result.confidence),
+                    text_hash=req.text_hash,
+                    preview=preview,
+                ),
+                None,
+            )
         self._refresh_state()
 
     def _on_shown(self, channel: str, finding: Finding) -> None:
@@ -380,7 +434,7 @@ class RaxeApp(QObject):
 
     def open_details(self, finding: Finding) -> DetailsWindow:
         win = DetailsWindow(finding)
-        win.clear_clipboard.connect(lambda f, w=win: self._clear_clipboard(w))
+        win.clear_clipboard.connect(lambda f, w=win: self._clear_clipboard(f, w))
         win.replace_redacted.connect(lambda f, w=win: self._replace_redacted(f, w))
         win.mark_safe.connect(lambda f, w=win: self._mark_safe(f, w))
         win.stop_category.connect(lambda f, w=win: self._stop_category(f, w))
@@ -390,12 +444,38 @@ class RaxeApp(QObject):
         self._keep(win)
         return win
 
-    def _clear_clipboard(self, win: DetailsWindow) -> None:
+    def _clipboard_holds(self, finding: Finding) -> bool:
+        """Whether the clipboard still holds the finding's text (or the redacted copy we put
+        there for it): its keyed hash, over the same cut as when it was scanned (the finding's
+        own length), and the same full length."""
+        wanted = [(finding.text_hash, len(finding.text), finding.total_chars or len(finding.text))]
+        if finding.request_id in self._redacted:
+            wanted.append(self._redacted[finding.request_id])
+        mime = self.clipboard.mimeData(QClipboard.Mode.Clipboard)
+        for digest, cut, total in wanted:
+            _, sample, _ = read_mime(mime, self.platform, self.hash, max(1, cut))
+            if sample is not None and sample.text_hash == digest and sample.total_chars == total:
+                return True
+        return False
+
+    def _changed_since(self, finding: Finding, win: DetailsWindow, action: str, done: str) -> bool:
+        """True (and the user told) when a newer copy replaced the finding's text."""
+        if self._clipboard_holds(finding):
+            return False
+        self.events.log("action_refused", name=action, reason="clipboard_changed")
+        win.show_status(f"The clipboard has changed since this warning; nothing was {done}.")
+        return True
+
+    def _clear_clipboard(self, finding: Finding, win: DetailsWindow) -> None:
+        if self._changed_since(finding, win, "clear_clipboard", "cleared"):
+            return
         self.watcher.clear()
         self.events.log("action", name="clear_clipboard")
         win.show_status("Clipboard cleared.")
 
     def _replace_redacted(self, finding: Finding, win: DetailsWindow) -> None:
+        if self._changed_since(finding, win, "replace_redacted", "replaced"):
+            return
         # A megabyte of text takes a few seconds to mask and check: show that it is working.
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -403,11 +483,21 @@ class RaxeApp(QObject):
         finally:
             QApplication.restoreOverrideCursor()
         self.watcher.write_text(copy)
+        self._redacted[finding.request_id] = (self.hash(copy), len(copy), len(copy))
+        while len(self._redacted) > REDACTED_KEPT:
+            del self._redacted[next(iter(self._redacted))]
         self.events.log("action", name="replace_redacted", request_id=finding.request_id)
         win.show_status("The clipboard now holds a redacted copy.")
 
     def _mark_safe(self, finding: Finding, win: DetailsWindow) -> None:
-        self.history.mark_safe(finding.text_hash)
+        try:
+            self.history.mark_safe(finding.text_hash)
+        except sqlite3.Error as exc:
+            self.events.log("history_failed", op="mark_safe", error=type(exc).__name__)
+            win.show_status(
+                f"Could not mark it as safe: the history database failed ({type(exc).__name__})."
+            )
+            return
         self.events.log("action", name="mark_safe", hash=finding.text_hash)
         win.show_status("Marked as safe: you will not be warned about this text again.")
 
@@ -428,14 +518,26 @@ class RaxeApp(QObject):
         return win
 
     def open_settings(self) -> SettingsDialog:
+        # The checkbox shows whether the entry exists, whatever this profile last saved.
+        shown = (
+            {"startup/at_login": self.platform.autostart_enabled()}
+            if self.platform.autostart_supported()
+            else {}
+        )
         dlg = SettingsDialog(
             self.settings,
             self.key.description,
             "" if not self.hotkey_reason else f"Hotkey: {self.hotkey_reason}",
+            initial=shown,
         )
-        dlg.applied.connect(self.apply_settings)
+        dlg.applied.connect(lambda d=dlg: self._settings_saved(d))
         self._keep(dlg)
         return dlg
+
+    def _settings_saved(self, dlg: SettingsDialog) -> None:
+        self.apply_settings()
+        if "startup/at_login" in dlg.changed:
+            self.set_autostart(bool(self.settings.get("startup/at_login")))
 
     def open_about(self) -> None:
         box = QMessageBox()
@@ -460,3 +562,18 @@ class RaxeApp(QObject):
         from PySide6.QtCore import Qt
 
         return Qt.TextFormat.PlainText
+
+
+def history_notice(opened: Opened) -> str:
+    """What the user is told once when the history could not be opened as it was."""
+    if opened.problem == "corrupt" and opened.moved_to is not None:
+        return (
+            f"The detection history was damaged ({opened.error}): it was moved aside to "
+            f"{opened.moved_to.name} and a new one was started."
+        )
+    if opened.problem:
+        return (
+            f"The detection history could not be opened ({opened.error}): detections are "
+            "kept in memory only until RAXE Desktop restarts."
+        )
+    return ""

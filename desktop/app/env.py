@@ -33,7 +33,8 @@ class AppEnv:
         return self.config_dir / "history.sqlite3"
 
     def launch_command(self) -> list[str]:
-        """How start-at-login should launch us."""
-        if self.frozen:
-            return [sys.executable]
-        return [sys.executable, "-m", "desktop"]
+        """How start-at-login should launch us: this profile, if it is not the default one."""
+        command = [sys.executable] if self.frozen else [sys.executable, "-m", "desktop"]
+        if self.config_dir.expanduser().resolve() != default_config_dir().expanduser().resolve():
+            command += ["--config-dir", str(self.config_dir)]
+        return command

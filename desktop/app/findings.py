@@ -24,8 +24,29 @@ class Finding:
     text_hash: str
     result: Any  # DetectionResult
     decision: Decision
+    #: The app cut the copied text (``scan/max_chars``) before scanning it.
     truncated: bool = False
     total_chars: int = 0
+
+    @property
+    def scanned_chars(self) -> int:
+        """Characters of the copied text that were scanned: the app's cut, less whatever the
+        detector itself left unread (``result.truncated``/``result.scanned_chars``)."""
+        n = len(self.text)
+        if getattr(self.result, "truncated", False):
+            n = min(n, int(self.result.scanned_chars))
+        return n
+
+    @property
+    def partly_scanned(self) -> bool:
+        return self.truncated or bool(getattr(self.result, "truncated", False))
+
+    def partly_scanned_note(self) -> str:
+        """"Only the first N of M characters were scanned." or ""."""
+        if not self.partly_scanned:
+            return ""
+        total = max(self.total_chars, len(self.text))
+        return f"Only the first {self.scanned_chars:,} of {total:,} characters were scanned."
 
     @property
     def category(self) -> Category:
@@ -49,8 +70,8 @@ class Finding:
                 body += f" {note[0].upper()}{note[1:]}."
         else:
             body = first_line(self.result.explanation) or self.category.info.description
-        if self.truncated:
-            body += f" Only the first {len(self.text):,} of {self.total_chars:,} characters were scanned."
+        if self.partly_scanned:
+            body += " " + self.partly_scanned_note()
         return body
 
 

@@ -39,11 +39,20 @@ class Entry:
     preview: str | None
 
 
+#: How long a statement waits for another connection's lock before it fails: the history is
+#: written from the GUI thread, which must not freeze behind a backup tool or a DB browser.
+BUSY_TIMEOUT_S = 0.5
+
+
 class History:
-    def __init__(self, path: Path | str):
-        self._db = sqlite3.connect(str(path))
-        self._db.executescript(SCHEMA)
-        self._db.commit()
+    def __init__(self, path: Path | str, *, timeout: float = BUSY_TIMEOUT_S):
+        self._db = sqlite3.connect(str(path), timeout=timeout)
+        try:
+            self._db.executescript(SCHEMA)
+            self._db.commit()
+        except sqlite3.Error:
+            self._db.close()
+            raise
 
     def add(
         self,
@@ -109,3 +118,49 @@ class History:
 
     def close(self) -> None:
         self._db.close()
+
+
+def is_corrupt(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the file is damaged or not a database (not merely busy or full)."""
+    name = getattr(exc, "sqlite_errorname", None)  # Python >= 3.11
+    if name is not None:
+        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+    return type(exc) is sqlite3.DatabaseError
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What :func:`open_history` did: ``problem`` is "" (all well), "corrupt" (the file was
+    moved to ``moved_to`` and a new one started) or "unavailable" (kept in memory instead),
+    with the error type in ``error``."""
+
+    history: History
+    problem: str = ""
+    moved_to: Path | None = None
+    error: str = ""
+
+
+def open_history(path: Path, *, timeout: float = BUSY_TIMEOUT_S) -> Opened:
+    """Open the history; a damaged file is moved aside (``<name>.corrupt-<time>``) and replaced
+    by a fresh one; a file that cannot be opened at all leaves a history in memory."""
+    try:
+        return Opened(History(path, timeout=timeout))
+    except sqlite3.Error as exc:
+        error = type(exc).__name__
+        if not is_corrupt(exc):
+            return Opened(History(":memory:"), "unavailable", error=error)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        path.replace(aside)
+        for suffix in ("-journal", "-wal", "-shm"):  # they belong to the damaged file
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.replace(aside.with_name(aside.name + suffix))
+        return Opened(History(path, timeout=timeout), "corrupt", aside, error)
+    except (OSError, sqlite3.Error) as exc:
+        return Opened(History(":memory:"), "unavailable", error=type(exc).__name__)

@@ -73,6 +73,10 @@ class TrayUI(QObject):
         self.resume_action.setVisible(paused)
         self.pause_menu.setEnabled(not paused)
 
+    def set_ignore_next(self, on: bool) -> None:
+        """Show the one-shot flag's state (e.g. unchecked once a copy used it)."""
+        self.ignore_action.setChecked(on)
+
     def set_hotkey_status(self, text: str) -> None:
         self.hotkey_action.setText(text)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
@@ -40,9 +41,12 @@ from desktop.app.history import History
 from desktop.app.qtcompat import emit
 from desktop.app.settings import SETTINGS, Settings
 from desktop.detection.categories import THREAT_CATEGORIES
+from desktop.detection.detector import DEFAULT_MAX_CHARS as DETECTOR_MAX_CHARS
 from desktop.detection.model import without_surrogates
 
 HIGHLIGHT = QColor(255, 196, 0, 140)
+#: Bounds of integer settings that have them: the detector reads no more than its own limit.
+INT_RANGES = {"scan/max_chars": (1, DETECTOR_MAX_CHARS)}
 
 
 def plain_label(text: str = "", *, wrap: bool = True, bold: bool = False) -> QLabel:
@@ -84,13 +88,9 @@ class DetailsWindow(QWidget):
         lay.addWidget(plain_label(meta))
         self.explanation_label = plain_label(r.explanation or finding.message())
         lay.addWidget(self.explanation_label)
-        if finding.truncated:
-            lay.addWidget(
-                plain_label(
-                    f"Only the first {len(finding.text):,} of {finding.total_chars:,} characters "
-                    "were scanned."
-                )
-            )
+        self.scanned_label = plain_label(finding.partly_scanned_note())
+        self.scanned_label.setVisible(finding.partly_scanned)
+        lay.addWidget(self.scanned_label)
         lay.addWidget(plain_label("Text (evidence highlighted):", bold=True))
         shown, self._to_shown = display_text(finding.text)
         self.text_view = readonly_text(shown)
@@ -198,10 +198,19 @@ class HistoryWindow(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         lay.addWidget(self.table)
+        self.status_label = plain_label("")
+        lay.addWidget(self.status_label)
         self.refresh()
 
     def refresh(self) -> None:
-        rows = self.history.entries(self.filter.currentData() or None)
+        try:
+            rows = self.history.entries(self.filter.currentData() or None)
+        except sqlite3.Error as exc:
+            self.status_label.setText(
+                f"The history could not be read ({type(exc).__name__}); try again later."
+            )
+            return
+        self.status_label.setText("")
         self.table.setRowCount(len(rows))
         for i, e in enumerate(rows):
             when = dt.datetime.fromtimestamp(e.ts).strftime("%Y-%m-%d %H:%M:%S")
@@ -219,7 +228,13 @@ class HistoryWindow(QWidget):
         self.table.resizeColumnsToContents()
 
     def clear_history(self) -> None:
-        self.history.clear()
+        try:
+            self.history.clear()
+        except sqlite3.Error as exc:
+            self.status_label.setText(
+                f"The history could not be cleared ({type(exc).__name__}); try again later."
+            )
+            return
         self.refresh()
 
 
@@ -234,12 +249,19 @@ class SettingsDialog(QDialog):
         key_description: str,
         hotkey_status: str = "",
         parent: QWidget | None = None,
+        *,
+        initial: dict[str, object] | None = None,
     ):
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("RAXE Desktop — Settings")
+        #: Values shown instead of the stored ones (e.g. whether the autostart entry exists).
+        self._initial_override = dict(initial or {})
         self.editors: dict[str, Callable[[], object]] = {}
         self.widgets: dict[str, QWidget] = {}
+        self._shown: dict[str, object] = {}
+        #: After Save: the keys whose editor the user changed from what it first showed.
+        self.changed: frozenset[str] = frozenset()
         lay = QVBoxLayout(self)
         form = QFormLayout()
         for s in SETTINGS:
@@ -249,6 +271,7 @@ class SettingsDialog(QDialog):
             w.setToolTip(s.doc)
             form.addRow(s.doc, w)
             self.editors[s.key], self.widgets[s.key] = getter, w
+            self._shown[s.key] = getter()
         lay.addLayout(form)
         if hotkey_status:
             lay.addWidget(plain_label(hotkey_status))
@@ -265,6 +288,7 @@ class SettingsDialog(QDialog):
                 w.setToolTip(s.doc)
                 grid.addWidget(w, row, col)
                 self.editors[key], self.widgets[key] = getter, w
+                self._shown[key] = getter()
         lay.addWidget(box)
         self.key_label = plain_label(f"History hashing key: {key_description}")
         lay.addWidget(self.key_label)
@@ -276,7 +300,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(buttons)
 
     def _editor(self, s):
-        value = self.settings.get(s.key)
+        value = self._initial_override.get(s.key, self.settings.get(s.key))
         if s.type is bool:
             w = QCheckBox()
             w.setChecked(bool(value))
@@ -288,7 +312,7 @@ class SettingsDialog(QDialog):
             return w, w.currentText
         if s.type is int:
             w = QSpinBox()
-            w.setRange(0, 100_000_000)
+            w.setRange(*INT_RANGES.get(s.key, (0, 100_000_000)))
             w.setValue(int(value))
             return w, w.value
         if s.type is float:
@@ -302,6 +326,7 @@ class SettingsDialog(QDialog):
         return w, w.text
 
     def save(self) -> None:
+        self.changed = frozenset(k for k, get in self.editors.items() if get() != self._shown[k])
         for key, getter in self.editors.items():
             self.settings.set(key, getter())
         self.settings.sync()

@@ -2,7 +2,8 @@
 
 Requests carry ids; a clipboard (or selection) request older than the newest request from
 the same source is dropped unscanned: the newest one is always scanned, and the controller
-forgets a dropped text's hash so that copying it again scans it. The GUI thread never
+forgets a dropped text's hash so that copying it again scans it. A result whose request was
+superseded while it was being scanned is dropped the same way by the controller. The GUI thread never
 waits. An exception in a scan is reported by signal and the worker keeps serving.
 """
 
@@ -139,6 +140,10 @@ class ScanService(QObject):
             self.worker.latest_ids[source] = request.id
         emit(self._request, request)
         return request
+
+    def latest_id(self, source: Source) -> int:
+        """The newest request id from a watched source (0 for explicit sources: never stale)."""
+        return self.worker.latest_ids.get(source, 0)
 
     def stop(self, timeout_ms: int = 60_000) -> bool:
         """Let the scan in progress finish, then end the thread; False if it is still running.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shlex
+import re
 from pathlib import Path
 
 from desktop.platform.base import HotkeySupport, Platform, home
@@ -21,6 +21,32 @@ def session_type(environ: dict[str, str] | None = None) -> str:
     if env.get("DISPLAY"):
         return "x11"
     return "none"
+
+
+#: Characters that make the Desktop Entry spec require an Exec argument to be quoted.
+_EXEC_RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def desktop_exec(command: list[str]) -> str:
+    r"""``command`` as the value of a Desktop Entry ``Exec`` key (the spec's "The Exec key").
+
+    An argument holding a reserved character is put in double quotes, with ``"``, backtick,
+    ``$`` and ``\`` escaped by a backslash; ``%`` is doubled (it starts field codes). Then the
+    escapes of a string value apply to the whole value: ``\\`` for a backslash (so a literal
+    one in a quoted argument takes four), ``\n``, ``\t``, ``\r``. Not shell quoting: the spec
+    has no single quotes.
+    """
+    out = []
+    for arg in command:
+        arg = arg.replace("%", "%%")
+        if arg and not _EXEC_RESERVED.intersection(arg):
+            out.append(arg)
+        else:
+            out.append('"' + re.sub(r'(["`$\\])', r"\\\1", arg) + '"')
+    line = " ".join(out)
+    for raw, escaped in (("\\", "\\\\"), ("\n", "\\n"), ("\t", "\\t"), ("\r", "\\r")):
+        line = line.replace(raw, escaped)
+    return line
 
 
 class LinuxPlatform(Platform):
@@ -83,7 +109,7 @@ class LinuxPlatform(Platform):
             "Type=Application\n"
             "Name=RAXE Desktop\n"
             "Comment=Warns when copied text is a threat\n"
-            f"Exec={shlex.join(command)}\n"
+            f"Exec={desktop_exec(command)}\n"
             "Icon=raxe-desktop\n"
             "Terminal=false\n"
             "X-GNOME-Autostart-enabled=true\n",

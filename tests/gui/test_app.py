@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
+import time
 
 import pytest
 from PySide6.QtGui import QClipboard
@@ -109,6 +111,149 @@ def test_details_actions_mark_safe_redact_clear(qtbot, make_app, clipboard):
     assert app.history.is_safe(app.findings.latest().text_hash)
     win.btn_clear.click()
     assert clipboard.text() == ""
+
+
+CARD = "card 4111 1111 1111 1111 exp 12/29"
+CHANGED = "The clipboard has changed since this warning; nothing was {}."
+
+
+def test_details_actions_leave_a_newer_copy_alone(qtbot, make_app, clipboard):
+    app, env = make_app()
+    clipboard.setText(CARD)
+    wait_event(qtbot, env, "notified", category="pii_exposure")
+    win = app.open_details(app.findings.latest())
+    for newer in ("my important notes, copied after the warning", CARD + " and more"):
+        clipboard.setText(newer)
+        win.btn_redact.click()
+        assert clipboard.text() == newer
+        assert win.status_label.text() == CHANGED.format("replaced")
+        win.btn_clear.click()
+        assert clipboard.text() == newer
+        assert win.status_label.text() == CHANGED.format("cleared")
+    refused = [e for e in events_of(env.events_path) if e["event"] == "action_refused"]
+    assert len(refused) == 4 and {e["reason"] for e in refused} == {"clipboard_changed"}
+    clipboard.setText(CARD)  # the same text again: the actions apply to it
+    win.btn_redact.click()
+    assert "4111 1111 1111 1111" not in clipboard.text() and clipboard.text() != ""
+
+
+def test_a_result_superseded_during_its_scan_is_not_notified(qtbot, make_app, clipboard):
+    from tests.gui.test_worker import SlowFakeDetector
+
+    app, env = make_app(SlowFakeDetector)
+    clipboard.setText("slow: " + CARD)
+    wait_event(qtbot, env, "scan_requested")
+    qtbot.wait(200)  # the worker is inside the slow scan
+    clipboard.setText("my benign notes")
+    ev = wait_event(qtbot, env, "scan_dropped", reason="superseded")
+    qtbot.wait(300)
+    assert "notified" not in {e["event"] for e in events_of(env.events_path)}
+    assert app.findings.latest() is None and app.notifier.popups == []
+    first = [e for e in events_of(env.events_path) if e["event"] == "scan_requested"][0]
+    assert ev["request_id"] == first["request_id"]
+    clipboard.setText("slow: " + CARD)  # forgotten, so copying it again warns
+    wait_event(qtbot, env, "notified", category="pii_exposure", timeout=5000)
+
+
+def test_starting_a_profile_leaves_start_at_login_alone(qtbot, make_app, tmp_path):
+    """The autostart entry is one per user: only the user's change in Settings writes it."""
+    from desktop.platform.linux import desktop_exec
+
+    entry = tmp_path / "xdg" / "autostart" / "raxe-desktop.desktop"
+    entry.parent.mkdir(parents=True)
+    entry.write_text("[Desktop Entry]\nExec=raxe-desktop\n")
+    app, env = make_app(platform=LinuxPlatform({}, config_home=tmp_path / "xdg"))
+    assert app.settings.get("startup/at_login") is False  # this profile never asked for it
+    assert entry.read_text() == "[Desktop Entry]\nExec=raxe-desktop\n"
+    dlg = app.open_settings()
+    assert dlg.widgets["startup/at_login"].isChecked()  # it shows the entry that exists
+    dlg.save()  # saved without touching it
+    assert entry.read_text() == "[Desktop Entry]\nExec=raxe-desktop\n"
+    dlg = app.open_settings()
+    dlg.widgets["startup/at_login"].setChecked(False)
+    dlg.save()
+    assert not entry.exists()
+    dlg = app.open_settings()
+    dlg.widgets["startup/at_login"].setChecked(True)
+    dlg.save()
+    assert f"Exec={desktop_exec(env.launch_command())}\n" in entry.read_text()
+    assert env.launch_command()[-2:] == ["--config-dir", str(env.config_dir)]
+
+
+def test_a_failed_start_at_login_change_is_told(qtbot, make_app, tmp_path):
+    (tmp_path / "not a dir").write_text("")
+    app, env = make_app(platform=LinuxPlatform({}, config_home=tmp_path / "not a dir"))
+    dlg = app.open_settings()
+    dlg.widgets["startup/at_login"].setChecked(True)
+    dlg.save()
+    wait_event(qtbot, env, "autostart_failed", enabled=True)
+    assert any("start at login" in p.body_label.text() for p in app.notifier.popups)
+
+
+def test_a_locked_history_does_not_hold_back_the_warning(qtbot, make_app, clipboard):
+    app, env = make_app()
+    other = sqlite3.connect(str(env.history_path))  # e.g. a backup tool or a DB browser
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        clipboard.setText(CARD)
+        wait_event(qtbot, env, "notified", category="pii_exposure", timeout=4000)
+        assert time.monotonic() - started < 3.0  # short busy timeouts, not sqlite's 5 s
+        failed = [e for e in events_of(env.events_path) if e["event"] == "history_failed"]
+        assert {e["op"] for e in failed} == {"is_safe", "add"}
+        assert {e["error"] for e in failed} == {"OperationalError"}
+        assert app.findings.latest() is not None
+    finally:
+        other.rollback()
+        other.close()
+    clipboard.setText(JAILBREAK)  # the lock is gone: recorded again
+    wait_event(qtbot, env, "notified", category="jailbreak")
+    assert [e.category for e in app.history.entries()] == ["jailbreak"]
+
+
+def test_a_history_that_refuses_writes_still_warns(qtbot, make_app, clipboard):
+    app, env = make_app()
+    app.history._db.execute("PRAGMA query_only = ON")  # every write fails, as on a read-only disk
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "notified", category="jailbreak")
+    wait_event(qtbot, env, "history_failed", op="add", error="OperationalError")
+    win = app.open_details(app.findings.latest())
+    win.btn_safe.click()
+    assert "Could not mark it as safe" in win.status_label.text()
+
+
+def test_a_damaged_history_is_moved_aside_and_the_user_told(qtbot, make_app, tmp_path):
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    (profile / "history.sqlite3").write_bytes(b"garbage" * 100)
+    app, env = make_app()
+    aside = list(profile.glob("history.sqlite3.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == b"garbage" * 100
+    ev = wait_event(qtbot, env, "history_problem", problem="corrupt")
+    assert ev["moved_to"] == aside[0].name and ev["error"] == "DatabaseError"
+    said = [p.body_label.text() for p in app.notifier.popups]
+    assert len(said) == 1 and "damaged" in said[0] and aside[0].name in said[0]
+    app.history.add(
+        source="clipboard", category="jailbreak", severity="high", confidence=0.9, text_hash="h"
+    )
+    assert len(app.history.entries()) == 1
+
+
+def test_ignore_next_copy_unchecks_itself_once_used(qtbot, make_app, clipboard):
+    app, env = make_app()
+    action = app.tray.ignore_action
+    action.trigger()
+    assert action.isChecked() and app.watcher.ignore_next
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "clipboard_skipped", kind="ignored_by_user")
+    assert not action.isChecked() and not app.watcher.ignore_next
+    action.trigger()  # one click arms it again (it no longer disarms a spent flag)
+    assert action.isChecked() and app.watcher.ignore_next
+    clipboard.setText("another copy, also ignored")
+    qtbot.waitUntil(lambda: not action.isChecked(), timeout=3000)
+    clipboard.setText("card 4111 1111 1111 1111")  # the next one is scanned again
+    wait_event(qtbot, env, "notified", category="pii_exposure")
+    assert "jailbreak" not in {e.get("category") for e in events_of(env.events_path)}
 
 
 def test_scan_now_answers_even_when_clean_and_pause_stops_watching(qtbot, make_app, clipboard):

@@ -92,10 +92,13 @@ def test_huge_content_is_cut_and_said_so(qtbot, clipboard):
 
 def test_ignore_next_copy_and_disabled(qtbot, clipboard):
     w, samples, skipped = make_watcher(clipboard)
+    used = []
+    w.ignore_next_used.connect(lambda: used.append(True))
     w.set_ignore_next(True)
     clipboard.setText("skip me once")
     qtbot.wait(150)
     assert samples == [] and "ignored_by_user" in skipped and not w.ignore_next
+    assert used == [True]
     w.watch_clipboard = False
     clipboard.setText("not watched")
     qtbot.wait(150)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,6 +77,51 @@ def test_linux_autostart_desktop_file(tmp_path):
     assert "Exec=/usr/bin/python3 -m desktop" in text and p.autostart_enabled()
     p.set_autostart(False, [])
     assert not p.autostart_enabled()
+
+
+def test_linux_autostart_exec_is_quoted_as_the_desktop_entry_spec_says(tmp_path):
+    from desktop.platform.linux import desktop_exec
+
+    assert desktop_exec(["/opt/My Apps/python3", "-m", "desktop", "--config-dir", "/tmp/a b"]) == (
+        '"/opt/My Apps/python3" -m desktop --config-dir "/tmp/a b"'
+    )
+    # A literal backslash in a quoted argument takes four; ", $ and ` take two before them.
+    assert desktop_exec(["x", "it's", "50%", "a\\b", 'say "hi" $HOME', "end"]) == (
+        r"""x "it's" 50%% "a\\\\b" "say \\"hi\\" \\$HOME" end"""
+    )
+
+
+#: Arguments a desktop environment must hand back unchanged (spaces, quotes, field codes...).
+AWKWARD_ARGS = ["a b", 'q"uote', "back\\slash", "dol$lar", "tick`", "100%", "%f", "it's", "",
+                "new\nline", "~home", "plain"]
+
+
+@pytest.mark.skipif(
+    not (shutil.which("gio") and shutil.which("desktop-file-validate")),
+    reason="needs GLib's gio and desktop-file-utils",
+)
+def test_linux_autostart_entry_launches_the_exact_command(tmp_path):
+    """GLib (what GNOME's and most autostart launchers use) parses the entry back into argv."""
+    out = tmp_path / "argv.json"
+    script = "import json, sys; open(sys.argv[1], 'w').write(json.dumps(sys.argv[2:]))"
+    p = LinuxPlatform({}, config_home=tmp_path / "config home")
+    p.set_autostart(True, [sys.executable, "-c", script, str(out), *AWKWARD_ARGS])
+    entry = tmp_path / "config home" / "autostart" / "raxe-desktop.desktop"
+    check = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    subprocess.run(["gio", "launch", str(entry)], check=True, timeout=30, capture_output=True)
+    deadline = time.monotonic() + 20
+    while not (out.exists() and out.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert json.loads(out.read_text()) == AWKWARD_ARGS
+
+
+def test_launch_command_names_a_profile_that_is_not_the_default(tmp_path):
+    from desktop.app.env import AppEnv, default_config_dir
+
+    assert AppEnv(config_dir=tmp_path).launch_command()[-2:] == ["--config-dir", str(tmp_path)]
+    default = AppEnv(config_dir=default_config_dir().expanduser().resolve())
+    assert "--config-dir" not in default.launch_command()
 
 
 def test_macos_launch_agent(tmp_path):
