@@ -1,15 +1,25 @@
-PYTHON ?= python3
+# Everything installs into a virtual environment (.venv) made from PYTHON_BOOT: Debian 12 and
+# Ubuntu 23.04+ refuse pip installs into the system Python (PEP 668). PYTHON=... uses another
+# interpreter as it is (an activated venv, a conda env).
+VENV ?= .venv
+PYTHON_BOOT ?= python3
+PYTHON ?= $(VENV)/bin/python
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: install install-dev system-deps runtime-deps run test lint bench installer model
+.PHONY: venv install install-dev system-deps runtime-deps run test lint bench installer model
 
-install:
+venv:
+ifeq ($(PYTHON),$(VENV)/bin/python)
+	@test -x $(PYTHON) || $(PYTHON_BOOT) -m venv $(VENV)
+endif
+
+install: venv
 	$(PIP) install -q -e .
 
 system-deps:
 	bash .ci/install-system-deps.sh
 
-install-dev: system-deps
+install-dev: system-deps venv
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev,train,installer]"
 
@@ -19,9 +29,10 @@ runtime-deps:
 run: runtime-deps install
 	$(PYTHON) -m desktop
 
+# Through $(PYTHON), so that a venv that is not activated still finds its tools.
 lint:
-	ruff check desktop models tests installer
-	lint-imports
+	$(PYTHON) -m ruff check desktop models tests installer
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 
 test: install-dev lint
 	$(PYTHON) -m pytest -q
@@ -29,7 +40,7 @@ test: install-dev lint
 bench: install
 	$(PYTHON) -m desktop bench
 
-installer:
+installer: venv
 	$(PIP) install -q -e ".[installer]"
 	$(PYTHON) installer/build.py
 

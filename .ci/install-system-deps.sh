@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: a virtual X server with a system tray host,
 # clipboard and key-event tools for the end-to-end tests, shellcheck and desktop-file-validate for
-# the installer checks, and Qt's xcb libraries.
-# With --runtime, only the libraries the app itself needs (used by `make run`).
+# the installer checks, Qt's xcb libraries, and what pip needs to build pynput's evdev and make
+# a virtual environment. With --runtime, only what the app itself needs (used by `make run`).
 set -euo pipefail
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: not a Debian-based system; install Qt's xcb libraries yourself" >&2
@@ -12,6 +12,9 @@ test_tools=(xvfb xauth trayer xclip xdotool x11-utils binutils shellcheck deskto
 [ "${1:-}" = "--runtime" ] && test_tools=()
 pkgs=(
   "${test_tools[@]}"
+  # pynput's evdev has no wheels: it is compiled (gcc, the kernel's input headers, Python.h);
+  # python3-venv: `make` installs into a virtual environment.
+  build-essential linux-libc-dev python3-dev python3-venv
   libxcb-cursor0 libxkbcommon-x11-0 libxkbcommon0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0 libxcb-util1 libegl1 libgl1
