@@ -47,8 +47,9 @@ commands:
   scan           scan text, files or JSON lines and print the verdict
   bench          measure latency, throughput, load time and memory
 
-exit status: 0 clean, 1 threat found, 2 usage or input error (or a --model-dir that
-does not load), 3 a scan failed (a bug: the error's type is printed, never the text).
+exit status: 1 threat found (whatever else happened), else 3 a scan failed (a bug: the
+error's type is printed, never the text), else 2 usage or input error (or a --model-dir that
+does not load), else 0 clean.
 """
 
 
@@ -91,8 +92,8 @@ def run_app(args: list[str]) -> int:
 def build_scan_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=f"{PROG} scan",
-        description="Scan text for threats. Exit status: 0 clean, 1 threat found, 2 usage or "
-        "input error.",
+        description="Scan text for threats. Exit status: 1 threat found, else 3 a scan failed, "
+        "else 2 usage or input error, else 0 clean.",
     )
     p.add_argument("text", nargs="*", help="text to scan (words are joined); '-' reads stdin")
     p.add_argument(
@@ -101,7 +102,7 @@ def build_scan_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         type=Path,
-        help="scan a UTF-8 file as one text (repeatable)",
+        help="scan a text file (UTF-8, or UTF-16 with a byte-order mark) as one text (repeatable)",
     )
     p.add_argument(
         "--jsonl",
@@ -175,7 +176,9 @@ def scan_main(argv: list[str]) -> int:
             # far still decide the exit status; the rest is not scanned.
             _stdout_gone()
             return status
-    return ExitCode.ERROR if failed else status
+    # A threat decides the status even beside a failed scan: a script that checks for 1 must
+    # not miss it.
+    return status if status is ExitCode.THREAT else ExitCode.ERROR if failed else status
 
 
 #: Exit status when stdout closed under a command other than a text scan (as a shell reports SIGPIPE).
@@ -281,7 +284,7 @@ def scan_jsonl(detector: L2ThreatDetector, source: str, out: IO[str], err: IO[st
             return _usage(f"cannot read {path}: {exc.strerror or exc}", show_usage=False)
         total = _count_lines(path) if err.isatty() else None
     progress = Progress(err, total) if err.isatty() else None
-    threats = errors = 0
+    threats = errors = failures = 0
     try:
         for number, extra, text, error in iter_jsonl(stream):
             if text is None:
@@ -291,7 +294,7 @@ def scan_jsonl(detector: L2ThreatDetector, source: str, out: IO[str], err: IO[st
                 try:
                     result = detector.detect(text)
                 except Exception as exc:  # noqa: BLE001 - a bug: report the line, go on
-                    errors += 1
+                    failures += 1
                     error = f"scan failed ({type(exc).__name__})"
                     out.write(json.dumps({"line": number, **(extra or {}), "error": error}) + "\n")
                 else:
@@ -306,13 +309,12 @@ def scan_jsonl(detector: L2ThreatDetector, source: str, out: IO[str], err: IO[st
             stream.close()
         if progress:
             progress.close()
-    if errors:
-        print(f"{PROG} scan: {errors} line(s) could not be scanned", file=err)
-    # A threat decides the status even when other lines could not be read: a script that
-    # checks for 1 must not miss it.
+    if errors or failures:
+        print(f"{PROG} scan: {errors + failures} line(s) could not be scanned", file=err)
+    # As for TEXT and --file: a threat first, then a failed scan, then an unreadable line.
     if threats:
         return ExitCode.THREAT
-    return ExitCode.USAGE if errors else ExitCode.CLEAN
+    return ExitCode.ERROR if failures else ExitCode.USAGE if errors else ExitCode.CLEAN
 
 
 def _count_lines(path: Path) -> int | None:

@@ -61,6 +61,8 @@ NEAR_MISS_FLOOR = 0.5
 EXCERPT_CHARS = 80
 #: Characters past the excerpt that are masked with it (see ``_excerpt``).
 EXCERPT_MARGIN = 512
+#: Hidden layers that the clean-up spells out in place (" decoded "), not appended.
+IN_PLACE_LAYERS = frozenset({"tag_chars", "variation_selectors"})
 #: Characters of a decoded hidden layer kept in the result, masked (``hidden_content``).
 HIDDEN_SHOWN_CHARS = 2_000
 
@@ -147,7 +149,12 @@ class L2ThreatDetector:
         model_chars = None
         expansion_cut = norm.truncated and norm.scanned_chars >= total
         if windows is not None and (windows.truncated or expansion_cut):
-            model_chars = _original_offset(windows.scanned_chars, norm)
+            # Invisible carriers are spelled out in place in the cleaned text: count them as read
+            # first, so the mapping errs towards "not read".
+            spliced = sum(
+                len(x.decoded) + 2 for x in norm.hidden_layers if x.kind in IN_PLACE_LAYERS
+            )
+            model_chars = _original_offset(max(0, windows.scanned_chars - spliced), visible)
 
         verdict = fuse(
             model_ev,
@@ -196,6 +203,7 @@ class L2ThreatDetector:
         seen = {(e.rule_id, e.excerpt) for e in found}
         layers = norm.hidden_layers[:MAX_HIDDEN_RULE_SCANS]
         folded: tuple[str, list[int]] | None = None
+        folded_layers: list[tuple[HiddenLayer, str]] | None = None
         for e in scan_rules(norm.text):
             raw = norm.text[e.start : e.end]
             if (e.rule_id, e.excerpt) in seen or not raw:
@@ -217,10 +225,11 @@ class L2ThreatDetector:
                 if at >= 0:  # found once invisibles are dropped and characters folded
                     start, end = folded[1][at], folded[1][at + len(raw) - 1] + 1
                 else:
-                    layer = next(
-                        (x for x in layers if raw in fold_with_offsets(x.decoded[:MAX_FOLD_CHARS])[0]),
-                        None,
-                    )
+                    if folded_layers is None:  # once per text: a fold per layer
+                        folded_layers = [
+                            (x, fold_with_offsets(x.decoded[:MAX_FOLD_CHARS])[0]) for x in layers
+                        ]
+                    layer = next((x for x, f in folded_layers if raw in f), None)
                     if layer is not None:  # in a hidden layer once its lookalikes are folded
                         found.append(
                             replace(e, source="hidden", start=layer.start, end=layer.end,
@@ -317,8 +326,8 @@ class L2ThreatDetector:
         # Mask first, then cut: a key cut in two at the excerpt's end no longer matches its rule,
         # and its first half would be shown. The margin lets a long secret that starts inside the
         # excerpt be matched whole.
-        masked = _redact(_WS.sub(" ", text[: EXCERPT_CHARS * 2 + EXCERPT_MARGIN]).strip())
-        return masked[:EXCERPT_CHARS]
+        masked = _redact(text[: EXCERPT_CHARS * 2 + EXCERPT_MARGIN])
+        return _WS.sub(" ", masked).strip()[:EXCERPT_CHARS]
 
     def _empty(self, total: int, mode: str, mode_reason: str) -> DetectionResult:
         scores = {label: 0.0 for label in LABELS}
@@ -365,7 +374,7 @@ class L2ThreatDetector:
         # What a hidden layer decodes to is shown (CLI, JSON, the details window): masked like the
         # excerpts, and cut to what a reader needs.
         hidden = tuple(
-            replace(layer, decoded=_redact(_shown(layer.decoded))) for layer in result.hidden_content
+            replace(layer, decoded=_shown(_redact(layer.decoded[: HIDDEN_SHOWN_CHARS + EXCERPT_MARGIN]))) for layer in result.hidden_content
         )
         return replace(
             result,
@@ -376,18 +385,32 @@ class L2ThreatDetector:
         )
 
 
-def _original_offset(clean_offset: int, norm: NormalizedText) -> int:
-    """The original text's offset up to which the cleaned text was read to ``clean_offset``: never
-    more than read (clean-up removes invisible characters, so a cleaned offset is not past its
-    original; NFKC can expand, so scale by the lengths where that makes it smaller)."""
-    scaled = clean_offset * norm.scanned_chars // max(1, len(norm.text))
-    return max(0, min(clean_offset, scaled, norm.scanned_chars))
+def _original_offset(clean_offset: int, visible: str) -> int:
+    """How far into ``visible`` (the original text) a reader of the cleaned text got when it
+    stopped at ``clean_offset``; never further than it read.
+
+    :func:`fold_with_offsets` folds character by character and keeps each one's source; the body's
+    clean-up folds the same way or shortens more (it also joins spaced letters), so the cleaned
+    text reaches ``clean_offset`` no later than the fold does. Only the prefix that can hold
+    ``clean_offset`` folded characters is folded (doubling while it is too short).
+    """
+    if clean_offset <= 0:
+        return 0
+    size = min(len(visible), clean_offset + 1024)
+    while True:
+        folded, index = fold_with_offsets(visible[:size])
+        if len(folded) >= clean_offset:
+            return index[clean_offset - 1] + 1
+        if size >= len(visible):
+            return len(visible)
+        size = min(len(visible), size * 2)
 
 
-def _shown(decoded: str) -> str:
-    if len(decoded) <= HIDDEN_SHOWN_CHARS:
-        return decoded
-    return decoded[:HIDDEN_SHOWN_CHARS] + "…"
+def _shown(masked: str) -> str:
+    """A masked decoded layer cut for display (masked first: a cut secret would not be masked)."""
+    if len(masked) <= HIDDEN_SHOWN_CHARS:
+        return masked
+    return masked[:HIDDEN_SHOWN_CHARS] + "…"
 
 
 def _redact(text: str) -> str:

@@ -90,7 +90,7 @@ TECHNIQUES: dict[Category, tuple[Cue, ...]] = {
             "a fake “developer mode” that switches off safety rules",
         ),
         (
-            r"jailbr(?:oken|eak)\b.*\bclassic\b|\bclassic\b.*\bjailbr",
+            r"jailbr(?:oken|eak)\b.{0,500}?\bclassic\b|\bclassic\b.{0,500}?\bjailbr",
             "a two-answer “classic and jailbroken” template",
         ),
         (
@@ -160,13 +160,13 @@ TECHNIQUES: dict[Category, tuple[Cue, ...]] = {
     ),
     Category.COMMAND_INJECTION: _cues(
         (
-            r"(?:curl|wget)\b[^|\n]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\biwr\b.*\|\s*iex",
+            r"(?:curl|wget)\b[^|\n]{0,500}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\biwr\b.{0,500}?\|\s*iex",
             "a remote script piped to a shell",
         ),
-        (r"/dev/tcp/|\bnc\b.*\s-e\b|\bsocat\b|pty\.spawn", "a reverse shell"),
+        (r"/dev/tcp/|\bnc\b.{0,200}?\s-e\b|\bsocat\b|pty\.spawn", "a reverse shell"),
         (r"powershell[^\n]*\s-(?:e|enc|encodedcommand)\b", "an encoded PowerShell command"),
         (r"certutil[^\n]*-urlcache|bitsadmin", "a download-and-run cradle"),
-        (r"rm\s+-rf\s+(?:~|/|\$HOME)|dd\s+if=.*of=/dev/|:\(\)\s*\{", "a destructive command"),
+        (r"rm\s+-rf\s+(?:~|/|\$HOME)|dd\s+if=.{0,300}?of=/dev/|:\(\)\s*\{", "a destructive command"),
         (r"crontab|sudoers|chmod\s+u\+s|\\Run\b", "a persistence change"),
         (
             r"\$\(|`[^`]+`|\beval\b|\bexec\b|__import__",

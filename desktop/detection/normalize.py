@@ -117,6 +117,14 @@ _LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "
 _LEET_ANY_WORD = re.compile(r"[A-Za-z0-9]+")
 _LEET_WORD = re.compile(r"(?<![\\\w])(?=[A-Za-z0-9]*[A-Za-z])(?=[A-Za-z0-9]*[0134578])[A-Za-z0-9]{3,}(?!\w)")
 #: A line is decoded as leetspeak when it has this many such words, making up this share of its words.
+#: A number with a unit or an ordinal suffix ("10am", "5px", "3rd", "64gb") is not leetspeak.
+_MEASURE = re.compile(
+    r"\d+(?:st|nd|rd|th|am|pm|px|pt|em|rem|vh|vw|ms|s|h|m|d|w|y|k|kb|mb|gb|tb|kg|g|mg|km|cm|mm|nm|ml|l"
+    r"|hz|khz|mhz|ghz|fps|bit|bits|bps|kbps|mbps|v|mv|w|kw|mw|mph|kph|ft|in|lb|lbs|oz|x|p|i)",
+    re.IGNORECASE,
+)
+#: A digit between two letters ("pr3v10us"): a line needs one such word to be read as leetspeak.
+_DIGIT_INSIDE = re.compile(r"[A-Za-z][0-9]+[A-Za-z]")
 _LEET_MIN_WORDS = 3
 _LEET_MIN_SHARE = 0.4
 #: Leetspeak is looked for in the first this many characters, in lines up to this long.
@@ -489,7 +497,11 @@ def _leet_layers(text: str, budget: _Budget) -> list[HiddenLayer]:
             start = end
             continue
         leet = [m for m in _LEET_WORD.finditer(line) if _is_leet(m.group())]
-        if len(leet) >= _LEET_MIN_WORDS and len(leet) >= _LEET_MIN_SHARE * len(_LEET_ANY_WORD.findall(line)):
+        if (
+            len(leet) >= _LEET_MIN_WORDS
+            and len(leet) >= _LEET_MIN_SHARE * len(_LEET_ANY_WORD.findall(line))
+            and any(_DIGIT_INSIDE.search(m.group()) for m in leet)
+        ):
             first, last = leet[0].start(), leet[-1].end()
             decoded = line[first:last].translate(_LEET_TABLE)
             if decoded not in budget.seen and budget.take(decoded):
@@ -503,7 +515,11 @@ def _is_leet(word: str) -> bool:
     """A word that spells letters with digits: it reads as letters once mapped, a digit stands
     before a letter (names such as "libnss3" or "verify2" only end in one), and it is not
     hexadecimal (UUIDs, hashes, "x00")."""
-    if not word.translate(_LEET_TABLE).isalpha() or word.rstrip("0123456789").isalpha():
+    if (
+        not word.translate(_LEET_TABLE).isalpha()
+        or word.rstrip("0123456789").isalpha()
+        or _MEASURE.fullmatch(word)
+    ):
         return False
     letters = [c for c in word if c.isalpha()]
     return len(letters) >= 2 and any(c not in "abcdefABCDEFxX" for c in letters)

@@ -15,9 +15,10 @@ A class *fires* when any of these holds:
 * a hidden carrier listed in :data:`HIDDEN_CARRIERS` hides real text (Unicode tag
   characters carrying words are prompt injection whatever they say).
 
-Without the model (rules-only mode) no score can back a weaker rule, so ``rules_alone``
-drops one level, to no lower than medium: "Ignore all previous instructions" still warns. The
-same holds for a visible rule match past the part of a long text that the model read.
+Without the model (rules-only mode) no score can back a weaker rule, so for prompt injection,
+exfiltration and jailbreak ``rules_alone`` drops one level, to no lower than medium: "Ignore all
+previous instructions" still warns. The same holds for a visible rule match past the part of a
+long text that the model read.
 
 Evidence found inside a decoded hidden layer is judged like visible evidence,
 then raised by ``HIDDEN_ESCALATION`` severity levels: hiding it makes it worse,
@@ -218,7 +219,7 @@ def fuse(
     for cat, row in policy.items():
         decision = _decide(
             cat,
-            _without_model(row) if rules_only else row,
+            _without_model(cat, row) if rules_only else row,
             limits[cat.label],
             [e for e in model_evidence if e.category is cat],
             [e for e in rule_evidence if e.category is cat],
@@ -250,7 +251,7 @@ def _decide(
 ) -> ClassDecision | None:
     firing: list[tuple[Evidence, Severity, str]] = []
     supported = 0.0  # the confidence of a model score that a rule backs
-    unread_alone = _without_model(row).rules_alone
+    unread_alone = _without_model(cat, row).rules_alone
 
     def alone(e: Evidence, visible: bool) -> bool:
         """A rule match strong enough to fire without the model; a visible one past what the
@@ -295,9 +296,19 @@ def _decide(
     return ClassDecision(cat, round(min(1.0, confidence), 4), severity, tuple(evidence), basis)
 
 
-def _without_model(row: ClassPolicy) -> ClassPolicy:
-    """``row`` for rules-only mode: a rule alone fires one severity level lower, down to medium."""
-    if row.rules_alone is None or row.rules_alone <= Severity.MEDIUM:
+#: Classes whose rules fire alone one level lower without the model. Their medium rules are
+#: phrasings a text asks an AI with ("ignore all previous instructions", "reveal your system
+#: prompt"); command injection's medium rule (a metacharacter probe such as ";id") is too common
+#: in code and logs to warn on its own.
+WITHOUT_MODEL_LOWERED = frozenset(
+    {Category.PROMPT_INJECTION, Category.DATA_EXFILTRATION, Category.JAILBREAK}
+)
+
+
+def _without_model(cat: Category, row: ClassPolicy) -> ClassPolicy:
+    """``row`` for rules-only mode: for :data:`WITHOUT_MODEL_LOWERED`, a rule alone fires one
+    severity level lower, down to medium."""
+    if cat not in WITHOUT_MODEL_LOWERED or row.rules_alone is None or row.rules_alone <= Severity.MEDIUM:
         return row
     return replace(row, rules_alone=Severity(int(row.rules_alone) - 1))
 

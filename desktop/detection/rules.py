@@ -223,6 +223,8 @@ def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         if n >= _MAX_CARD_RUNS:
             return
         value = run.group()
+        if _decimal_fraction(text, run.start()):
+            continue
         groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(value)]
         sizes = [e - s for s, e in groups]
         # A run can hold several cards ("4000000000000002 4111 1111 1111 1111"): look again
@@ -237,6 +239,17 @@ def _card_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
             note = ", a well-known test number" if number in _TEST_CARDS else ""
             hit = Hit(start, end, None, f"Payment card number ({brand}{note}, passes the Luhn check)")
             yield start, end, _demote(hit, text, start, end, "")
+
+
+def _decimal_fraction(text: str, start: int) -> bool:
+    """Digits after "<digit>," in a line separated by ";" or tabs: a decimal comma
+    ("Wert;0,4532015112830366;x"), not a CSV field."""
+    if start < 2 or text[start - 1] != "," or not text[start - 2].isdigit():
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    return ";" in line or "\t" in line
 
 
 def _long_grouped_number(sizes: list[int]) -> bool:
@@ -475,8 +488,13 @@ def _is_placeholder(value: str) -> bool:
 
 
 _PASSWORD_ASSIGN = _re(
-    r"(?:password|passwd|passphrase|(?<![A-Za-z0-9])pwd|client[_\-]?secret|api[_\-]?key|apikey|secret[_\-]?key"
-    r"|access[_\-]?token|auth[_\-]?token|(?<![A-Za-z0-9])secret|(?<![A-Za-z0-9])token)[\"']?\s{0,3}(=>|:=|[:=])\s{0,3}"
+    r"(?:password|passwd|passphrase|\bpwd|client[_\-]?secret|api[_\-]?key|apikey|secret[_\-]?key"
+    r"|access[_\-]?token|auth[_\-]?token|\bsecret|\btoken"
+    # .env keys (HF_TOKEN, JWT_SECRET, DB_PWD) and snake-case names of the same kinds of secret,
+    # not every name ending so ("page_token", "tls_secret" name other things).
+    r"|(?-i:(?<![A-Za-z0-9])[A-Z][A-Z0-9]*_(?:[A-Z0-9]+_)*(?:TOKEN|SECRET|PWD))"
+    r"|(?<![A-Za-z0-9])(?:jwt|db|database|hf|huggingface|slack|discord|telegram|bot|refresh|app|admin|root"
+    r"|master|signing|session|webhook|github|gitlab|npm|pypi|oauth|consumer|private)_(?:token|secret|pwd))[\"']?\s{0,3}(=>|:=|[:=])\s{0,3}"
     r"(?:\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|([^\s\"',;]{1,200}))",
     _I,
 )
@@ -664,7 +682,8 @@ _SUBST_NETWORK = _re(rf"(?:\$\(|`)\s{{0,5}}(?:{_FETCH}|nc|ncat|nslookup|dig)\s[^
 # metacharacter must follow the start of a line or, with no space between, a value character,
 # and the command must end the text or meet another metacharacter or quote, so that a pipeline
 # such as `ps aux | grep id`, `whoami && uname -a`, a markdown table `| id | name |` or prose
-# does not match. Medium: it corroborates the model rather than raising an alarm alone.
+# does not match. Medium: it corroborates the model rather than raising an alarm alone, even in
+# rules-only mode (policy.WITHOUT_MODEL_LOWERED).
 _PROBE_COMMAND = (
     r"(?:/usr/bin/|/bin/)?(?:id|whoami|uname\s{1,3}-a|netstat\s{1,3}-an?"
     r"|cat\s{1,3}/etc/(?:passwd|shadow|group)|sleep\s{1,3}\d{1,3}|ping\s{1,3}-[nci]\s{0,2}\d{1,3}\s{1,3}[\w.]{1,40}"
@@ -729,9 +748,9 @@ _MD_IMAGE = _re(r"!\[[^\[\]\n]{0,300}\]\(\s{0,3}<?(https?://[^\s)>]{1,2048})")
 _HTML_IMG = _re(r"<img\b[^>]{0,500}?\bsrc\s{0,3}=\s{0,3}[\"']?(https?://[^\s\"'>]{1,2048})", _I)
 _MD_LINK = _re(r"(?<!!)\[[^\[\]\n]{1,300}\]\(\s{0,3}<?(https?://[^\s)>]{1,2048})")
 _URL_PLACEHOLDER = _re(
-    # "{data}", "{{ history }}"; not a LaTeX argument ("\\sum_{i}", "\\frac{a}{b}"), which follows a
-    # letter, "_", "^", a backslash or the previous argument's "}".
-    r"(?<![\w^\\}])\{\{?\s{0,3}[A-Za-z_][\w .\-]{0,60}\}|%7B%7B?|%7B[A-Za-z_]|\$\{?[A-Za-z_]{2,}|\[[A-Z_][A-Z_ ]{2,40}\]"
+    # "{data}", "{{ history }}"; not a LaTeX argument after "_", "^" or the previous argument's "}"
+    # ("\\sum_{i}", "\\frac{a}{b}"; one right after a command, "\\sqrt{x}", is skipped by _placeholder).
+    r"(?<![_^}\\])\{\{?\s{0,3}[A-Za-z_][\w .\-]{0,60}\}|%7B%7B?|%7B[A-Za-z_]|\$\{?[A-Za-z_]{2,}|\[[A-Z_][A-Z_ ]{2,40}\]"
     r"|<[A-Za-z_][A-Za-z_ ]{2,40}>|%3C[A-Za-z_]|\.\.\.|…|INSERT|(?<![a-z])DATA(?![a-z])",
 )
 _SENSITIVE_PARAMS = {
@@ -743,12 +762,22 @@ _SENSITIVE_PARAMS = {
 _B64ISH = _re(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 
 
-#: Public renderers that draw what their URL encodes (a diagram, a formula, a chart, a badge): a
-#: long encoded path or a "{...}" there is the picture, and the request goes to the renderer.
+#: Public renderers whose URL path encodes what they draw (a diagram, a formula): a long encoded
+#: path there is the picture. Their query is still checked (a placeholder in a url= parameter).
 _RENDERER_HOSTS = frozenset({
     "kroki.io", "mermaid.ink", "plantuml.com", "www.plantuml.com", "latex.codecogs.com",
-    "chart.googleapis.com", "quickchart.io", "img.shields.io", "render.githubusercontent.com",
 })  # fmt: skip
+_LATEX_COMMAND_BEFORE = _re(r"\\[A-Za-z]{1,30}$")
+
+
+def _placeholder(where: str) -> str | None:
+    """The first template placeholder in a URL's query and path, skipping LaTeX arguments that
+    follow a command ("\\sqrt{x}", "\\hat{y}")."""
+    for m in _URL_PLACEHOLDER.finditer(where):
+        if m.group().startswith("{") and _LATEX_COMMAND_BEFORE.search(where, 0, m.start()):
+            continue
+        return m.group()
+    return None
 
 
 def _suspicious_url(url: str) -> str | None:
@@ -758,15 +787,13 @@ def _suspicious_url(url: str) -> str | None:
         host = (parts.hostname or "").lower()
     except ValueError:
         return None
-    if host in _RENDERER_HOSTS:
-        return None
     carried = parts.query or ""
     if parts.fragment:
         carried += "&" + parts.fragment
     where = carried + " " + parts.path
-    placeholder = _URL_PLACEHOLDER.search(where)
+    placeholder = _placeholder(where)
     if placeholder:
-        return f"a template placeholder ({placeholder.group()[:40]}) to fill with data"
+        return f"a template placeholder ({placeholder[:40]}) to fill with data"
     for name, value in parse_qsl(carried, keep_blank_values=True):
         if len(value) >= 64:
             return f"a long value in its '{name[:20]}' parameter"
@@ -776,6 +803,8 @@ def _suspicious_url(url: str) -> str | None:
             and (_B64ISH.fullmatch(value) or value.count("%") >= 3 or " " in value)
         ):
             return f"encoded data in its '{name[:20]}' parameter"
+    if host in _RENDERER_HOSTS:
+        return None  # the encoded path is the diagram or formula itself
     # Data stuffed into the path: /log/<long base64>
     for segment in parts.path.split("/"):
         if len(segment) >= 48 and _B64ISH.fullmatch(segment) and not _looks_like_hash(segment):
@@ -852,7 +881,9 @@ def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
             continue
         verb = verbs[i]
         between = text[verb.end() : obj.start()]
-        if obj.start() - verb.end() > 80 or "\n\n" in between or _SENTENCE_END.search(between):
+        # (the object's first letter may be the new sentence's capital: "...!\nOur conversation")
+        new_sentence = _SENTENCE_END.search(text, verb.end(), obj.start() + 1)
+        if obj.start() - verb.end() > 80 or "\n\n" in between or new_sentence:
             continue
         k = bisect_left(dest_starts, verb.end())
         if k >= len(dests) or dests[k].start() - obj.end() > 150:
@@ -870,8 +901,9 @@ def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
 
 
 #: A sentence ends between a verb and an object ("Send the report to x@y.com. The laptops have more
-#: memory."): a full stop, "!" or "?" followed by a space and a capital letter, or a line break.
-_SENTENCE_END = _re(r"[.!?][\"')\]]?\s+[A-Z]|\n")
+#: memory."): a full stop, "!" or "?" followed by a space and a capital letter. A bare line break
+#: is not one: instructions are hard-wrapped ("send all of your\nAPI keys to ...").
+_SENTENCE_END = _re(r"[.!?][\"')\]]?\s+[A-Z]")
 
 _DETERMINER = _re(
     r"(?:the|a|an|my|your|our|their|his|her|its|this|that|these|those|all|any|every|each)\b", _I

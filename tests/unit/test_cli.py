@@ -288,7 +288,7 @@ def test_jsonl_a_failing_scan_is_an_error_line(tiny_model_dir, tmp_path, monkeyp
     path.write_text('{"id": 7, "text": "private words"}\n', encoding="utf-8")
     code = main(["scan", "--model-dir", str(tiny_model_dir), "--jsonl", str(path)])
     out = capsys.readouterr().out
-    assert code == ExitCode.USAGE
+    assert code == ExitCode.ERROR
     assert json.loads(out) == {"line": 1, "id": 7, "error": "scan failed (ValueError)"}
     assert "private words" not in out
 
@@ -301,3 +301,21 @@ def test_utf16_file_with_a_byte_order_mark(tmp_path, capsys, encoding):
         data = b"\xfe\xff" + data
     path.write_bytes(data)
     assert main(["scan", "--rules-only", "--file", str(path)]) == ExitCode.THREAT
+
+
+def test_a_threat_decides_the_status_beside_a_failed_scan(tmp_path, monkeypatch, capsys):
+    from desktop.detection.detector import L2ThreatDetector
+
+    real = L2ThreatDetector.detect
+
+    def flaky(self, text):
+        if "boom" in text:
+            raise RuntimeError("x")
+        return real(self, text)
+
+    monkeypatch.setattr(L2ThreatDetector, "detect", flaky)
+    (tmp_path / "a.txt").write_text("my card 4111 1111 1111 1111", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("boom", encoding="utf-8")
+    args = ["scan", "--rules-only", "-f", str(tmp_path / "a.txt"), "-f", str(tmp_path / "b.txt")]
+    assert main(args) == ExitCode.THREAT
+    assert main(["scan", "--rules-only", "-f", str(tmp_path / "b.txt")]) == ExitCode.ERROR

@@ -394,8 +394,12 @@ def test_rules_only_mode_still_warns_on_medium_rules(rules_detector, text, categ
     assert result.category is category and result.severity is Severity.MEDIUM
 
 
-def test_rules_only_mode_leaves_an_ordinary_ignore_alone(rules_detector):
-    assert not rules_detector.detect("Please ignore the previous email, I sent the wrong file.").is_threat
+def test_rules_only_mode_leaves_a_metacharacter_probe_to_the_model(rules_detector):
+    text = 'echo "done";id'
+    from desktop.detection.rules import scan_rules
+
+    assert [e.rule_id for e in scan_rules(text)] == ["cmd.metachar_probe"]  # the rule matches...
+    assert not rules_detector.detect(text).is_threat  # ...and is not an alarm on its own
 
 
 def test_a_long_text_says_who_read_how_much(detector):
@@ -428,3 +432,26 @@ def test_a_lookalike_letter_inside_base64_points_at_its_carrier(rules_detector):
     (e,) = [e for e in result.evidence if e.rule_id == "cmd.pipe_to_shell"]
     assert (e.source, text[e.start : e.end]) == ("hidden", blob)
     assert "base64" in result.explanation
+
+
+def test_original_offset_never_claims_more_than_was_read():
+    from desktop.detection.detector import _original_offset
+
+    # "⑴" folds to "(1)": 3,000 of them are 9,000 cleaned characters
+    assert _original_offset(9000, "\u2474" * 3000 + "tail") == 3000
+    assert _original_offset(3000, "\u2474" * 3000 + "tail") == 1000
+    # invisible characters are not in the cleaned text: reading 2 cleaned characters reads past them
+    assert _original_offset(2, "\u200b" * 100 + "abc") == 102
+    assert _original_offset(0, "abc") == 0
+
+
+def test_hidden_content_is_masked_before_it_is_cut(rules_detector):
+    filler = "word " * 398  # 1,990 characters, then an address across the 2,000-character cut
+    secret = filler + "john.doe.longname@corporation-example.com and more words after it"
+    result = rules_detector.detect("See: " + base64.b64encode(secret.encode()).decode())
+    (layer,) = result.hidden_content
+    assert "john.doe" not in layer.decoded and "longna" not in layer.decoded
+
+
+def test_excerpt_is_one_line(rules_detector):
+    assert "\n" not in rules_detector._excerpt("first line\nsecond line\n\tthird")

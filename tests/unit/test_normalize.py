@@ -370,3 +370,15 @@ def test_leetspeak_line_is_spelled_out() -> None:
 )
 def test_identifiers_with_digits_are_not_leetspeak(text: str) -> None:
     assert not [layer for layer in normalize(text).hidden_layers if layer.kind == "leetspeak"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Office hours: Mon 10am-4pm, Tue 10am-4pm, Wed 9am-5pm",
+        "margin: 10px 5px 0 3px; padding: 2em 1em; width: 64px",
+        "Floors 1st, 3rd, 4th and 5th",
+    ],
+)
+def test_measures_and_ordinals_are_not_leetspeak(text: str) -> None:
+    assert not [layer for layer in normalize(text).hidden_layers if layer.kind == "leetspeak"]

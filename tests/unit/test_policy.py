@@ -131,8 +131,9 @@ def test_without_the_model_a_medium_rule_fires_alone():
     assert fuse([], [weak]).category is Category.BENIGN  # the model could have backed it, and did not
     v = fuse([], [weak], rules_only=True)
     assert v.category is Category.PROMPT_INJECTION and v.severity is Severity.MEDIUM
-    # a low rule of a class that needs high still says nothing, and model-only classes stay so
-    assert fuse([], [rule_ev(Category.COMMAND_INJECTION, Severity.LOW)], rules_only=True).category is Category.BENIGN
+    # command injection's medium rule stays a corroboration, and model-only classes stay so
+    cmd = rule_ev(Category.COMMAND_INJECTION, Severity.MEDIUM)
+    assert fuse([], [cmd], rules_only=True).category is Category.BENIGN
     assert fuse([], [rule_ev(Category.BIAS_MANIPULATION, Severity.CRITICAL)], rules_only=True).category is Category.BENIGN
     # jailbreak rules stand alone from critical; without the model from high
     jb = rule_ev(Category.JAILBREAK, Severity.HIGH)
