@@ -117,9 +117,16 @@ class ClipboardWatcher(QObject):
     def ignore_next(self) -> bool:
         return self._ignore_next
 
+    def register_own(self, text: str) -> None:
+        """The clipboard is about to hold ``text`` by our own doing: do not scan that change.
+
+        Hashed over the same cut as a change is (``max_chars``), or a long text would not
+        be recognised."""
+        self._own.append(self._hasher(bound_text(text, self.max_chars)[0]))
+
     def write_text(self, text: str) -> None:
         """Put text on the clipboard ourselves; the resulting change is not scanned."""
-        self._own.append(self._hasher(text))
+        self.register_own(text)
         self._cb.setText(text, QClipboard.Mode.Clipboard)
 
     def clear(self) -> None:

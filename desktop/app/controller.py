@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QClipboard
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
@@ -25,7 +25,7 @@ from desktop.app.decisions import (
 )
 from desktop.app.env import AppEnv
 from desktop.app.eventlog import EventLog
-from desktop.app.findings import Finding, RecentFindings, redacted_copy, redacted_preview
+from desktop.app.findings import Finding, RecentFindings, redacted_preview
 from desktop.app.history import Opened, open_history
 from desktop.app.hotkey import HotkeyListener, SelectionReader, pretty_combo, pynput_sender
 from desktop.app.notifier import Notifier
@@ -33,8 +33,9 @@ from desktop.app.qtcompat import APPLIED as QT_WORKAROUNDS
 from desktop.app.settings import Settings
 from desktop.app.tray import TrayUI
 from desktop.app.windows import DetailsWindow, HistoryWindow, SettingsDialog
-from desktop.app.worker import ScanResponse, ScanService
+from desktop.app.worker import RedactJob, ScanResponse, ScanService
 from desktop.detection.detector import DEFAULT_MAX_CHARS as DETECTOR_MAX_CHARS
+from desktop.detection.redaction import WITHHELD
 from desktop.platform import Platform
 from desktop.platform.keystore import HashKey, load_hash_key
 
@@ -67,7 +68,9 @@ class RaxeApp(QObject):
         self.env, self.events, self.platform, self._clock = env, events, platform, clock
         env.config_dir.mkdir(parents=True, exist_ok=True)
         self.settings = Settings(env.config_dir)
-        self.key = key or load_hash_key(env.config_dir, env.key_store)
+        self.key = key or load_hash_key(
+            env.config_dir, env.key_store, profile_in_use=env.history_path.exists()
+        )
         opened = open_history(env.history_path)
         self.history = opened.history
         #: Told once the tray is up (start): why the history is new or only in memory.
@@ -89,7 +92,13 @@ class RaxeApp(QObject):
         self.windows: list[Any] = []
         #: request id -> (keyed hash, length, length) of the redacted copy written for it.
         self._redacted: dict[int, tuple[str, int, int]] = {}
+        #: redact job id -> (finding, window) while the worker makes the redacted copy.
+        self._masking: dict[int, tuple[Finding, DetailsWindow]] = {}
         self.last_error = ""
+        #: Why the detector runs rules-only (shown in the tooltip and About), or "".
+        self.mode_reason = ""
+        #: The detector's load error: the status keeps saying so (not "Last scan failed").
+        self.load_error = ""
 
         clipboard = QApplication.clipboard()
         self.clipboard: QClipboard = clipboard
@@ -98,12 +107,17 @@ class RaxeApp(QObject):
         self.watcher.skipped.connect(
             lambda kind, source: self.events.log("clipboard_skipped", kind=kind, source=source)
         )
-        self.selection = SelectionReader(
-            clipboard, platform, key_sender, on_own_write=self._register_own, parent=self
-        )
-        self.selection.done.connect(self._on_selection)
         self.hotkey = HotkeyListener(self)
         self.hotkey.triggered.connect(self.scan_selection)
+        self.selection = SelectionReader(
+            clipboard,
+            platform,
+            key_sender,
+            on_own_write=self._register_own,
+            pressed=self.hotkey.pressed,  # the copy shortcut waits for the hotkey's keys
+            parent=self,
+        )
+        self.selection.done.connect(self._on_selection)
 
         self.tray = TrayUI(self)
         self.tray.scan_now.connect(self.scan_clipboard_now)
@@ -133,6 +147,7 @@ class RaxeApp(QObject):
         w.finished.connect(self._on_result)
         w.failed.connect(self._on_failed)
         w.dropped.connect(self._on_dropped)
+        w.redacted.connect(self._on_redacted)
         self.apply_settings()
         self.events.log("history_retention", removed=removed)
         self.events.log("key_store", backend=self.key.backend)
@@ -144,6 +159,8 @@ class RaxeApp(QObject):
         if self.history_notice:
             self.notifier.say("RAXE: detection history", self.history_notice, error=True)
             self.history_notice = ""
+        if self.key.notice:  # the keychain holding the key is away: marks will not match
+            self.notifier.say("RAXE: hashing key", self.key.notice, error=True)
         self.scanner.start()
         self.events.log(
             "started",
@@ -187,7 +204,7 @@ class RaxeApp(QObject):
             return default
 
     def _register_own(self, text: str) -> None:
-        self.watcher._own.append(self.hash(text))
+        self.watcher.register_own(text)
 
     def apply_settings(self) -> None:
         s = self.settings
@@ -238,9 +255,18 @@ class RaxeApp(QObject):
     def paused(self) -> bool:
         return not self.pause_state.active(self._clock())
 
+    def _status_detail(self) -> str:
+        """The line under the status in the tooltip: why the detector is not fully there."""
+        if self.load_error:
+            return self.load_error
+        if self.mode_reason:
+            return f"Rules-only because: {self.mode_reason}"
+        return ""
+
     def _refresh_state(self) -> None:
+        detail = self._status_detail()
         if self.state == "error":
-            self.tray.set_state("error", self.status)
+            self.tray.set_state("error", self.status, detail)
         elif self.paused():
             until = self.pause_state.until
             text = (
@@ -249,11 +275,11 @@ class RaxeApp(QObject):
                 else "Paused until "
                 + time.strftime("%H:%M", time.localtime(time.time() + until - self._clock()))
             )
-            self.tray.set_state("paused", text)
+            self.tray.set_state("paused", text, detail)
         elif self._alert_timer.isActive():
-            self.tray.set_state("alert", self.status)
+            self.tray.set_state("alert", self.status, detail)
         else:
-            self.tray.set_state("active", self.status)
+            self.tray.set_state("active", self.status, detail)
 
     def pause(self, seconds: float) -> None:
         self.pause_state = PauseState(math.inf if math.isinf(seconds) else self._clock() + seconds)
@@ -332,6 +358,7 @@ class RaxeApp(QObject):
     def _on_ready(self, mode: str, reason: str) -> None:
         self.state = "active"
         self.status = "Watching the clipboard" + (f" ({mode})" if mode == "rules-only" else "")
+        self.mode_reason = (reason or "no reason given") if mode == "rules-only" else ""
         self.events.log(
             "ready", mode=mode, mode_reason=reason, notify_channel=self.notifier.channel()
         )
@@ -339,17 +366,23 @@ class RaxeApp(QObject):
 
     def _on_load_failed(self, error: str) -> None:
         self.state, self.status = "error", f"Detector failed to load: {error.split(':')[0]}"
-        self.last_error = error
+        self.last_error = self.load_error = error
         self.events.log("detector_failed", error=error.split(":")[0])
         self._refresh_state()
 
     def _on_failed(self, request, error: str) -> None:
         etype = error.split(":")[0]
-        self.state, self.status = "error", f"Last scan failed ({etype}); still watching"
-        self.last_error = error
         self.events.log(
             "scan_failed", request_id=request.id, source=request.source.value, error=etype
         )
+        if self.load_error:  # no detector: the load error says more than "scan failed"
+            if request.source.explicit:
+                self.notifier.say(
+                    "RAXE: scan failed", f"Nothing scanned: {self.status}.", error=True
+                )
+            return
+        self.state, self.status = "error", f"Last scan failed ({etype}); still watching"
+        self.last_error = error
         self._refresh_state()
         if request.source.explicit:
             self.notifier.say("RAXE: scan failed", f"The scan failed ({etype}).", error=True)
@@ -476,18 +509,36 @@ class RaxeApp(QObject):
     def _replace_redacted(self, finding: Finding, win: DetailsWindow) -> None:
         if self._changed_since(finding, win, "replace_redacted", "replaced"):
             return
-        # A megabyte of text takes a few seconds to mask and check: show that it is working.
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            copy = redacted_copy(finding.text)
-        finally:
-            QApplication.restoreOverrideCursor()
+        if any(f.request_id == finding.request_id for f, _ in self._masking.values()):
+            return  # already masking this one: its answer will come
+        # A megabyte of text takes seconds to mask and check: the worker thread does it.
+        job = self.scanner.redact(finding.request_id, finding.text)
+        self._masking[job.id] = (finding, win)
+        win.btn_redact.setEnabled(False)
+        win.show_status("Masking…")
+
+    def _on_redacted(self, job: RedactJob, copy: str) -> None:
+        finding, win = self._masking.pop(job.id, (None, None))
+        if finding is None or win is None:
+            return
+        win.btn_redact.setEnabled(True)
+        # The user may have copied something else while the copy was being made.
+        if self._changed_since(finding, win, "replace_redacted", "replaced"):
+            return
         self.watcher.write_text(copy)
         self._redacted[finding.request_id] = (self.hash(copy), len(copy), len(copy))
         while len(self._redacted) > REDACTED_KEPT:
             del self._redacted[next(iter(self._redacted))]
-        self.events.log("action", name="replace_redacted", request_id=finding.request_id)
-        win.show_status("The clipboard now holds a redacted copy.")
+        withheld = copy == WITHHELD
+        self.events.log(
+            "action", name="replace_redacted", request_id=finding.request_id, withheld=withheld
+        )
+        win.show_status(
+            "This text could not be masked safely, so the clipboard now holds a short notice "
+            "from RAXE in its place; the text itself is no longer on the clipboard."
+            if withheld
+            else "The clipboard now holds a redacted copy."
+        )
 
     def _mark_safe(self, finding: Finding, win: DetailsWindow) -> None:
         try:
@@ -539,18 +590,20 @@ class RaxeApp(QObject):
         if "startup/at_login" in dlg.changed:
             self.set_autostart(bool(self.settings.get("startup/at_login")))
 
-    def open_about(self) -> None:
+    def open_about(self) -> QMessageBox:
+        lines = [self.status, self._status_detail()]
         box = QMessageBox()
         box.setWindowTitle("About RAXE Desktop")
         box.setTextFormat(self._plain())
         box.setText(
             f"RAXE Desktop {desktop.__version__}\n\nWarns, on the spot and with a reason, "
             "when copied or selected text is a threat. Everything runs on this device; "
-            "nothing is sent anywhere.\n\nStatus: " + self.status
+            "nothing is sent anywhere.\n\nStatus: " + "\n".join(filter(None, lines))
         )
         box.setIcon(QMessageBox.Icon.Information)
         box.setModal(False)
         self._keep(box)
+        return box
 
     def show_self(self) -> None:
         """A second launch asked us to show ourselves."""

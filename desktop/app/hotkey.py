@@ -7,7 +7,8 @@ shortcut, waits (bounded) for the clipboard to change, reads it and puts the old
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 
 from PySide6.QtCore import QMimeData, QObject, QTimer, Signal
 from PySide6.QtGui import QClipboard
@@ -56,6 +57,51 @@ class HotkeyListener(QObject):
             self._listener.stop()
             self._listener = None
 
+    def pressed(self) -> frozenset:
+        """The hotkey's keys the user still holds down, as pynput tracks them (its
+        ``HotKey._state``; empty when that is not there)."""
+        held: set = set()
+        for hotkey in getattr(self._listener, "_hotkeys", ()):
+            held |= set(getattr(hotkey, "_state", ()))
+        return frozenset(held)
+
+
+def wait_for_release(
+    pressed: Callable[[], Collection],
+    done: Callable[[frozenset], None],
+    *,
+    timeout_ms: int = 1000,
+    interval_ms: int = 20,
+    parent: QObject | None = None,
+) -> None:
+    """Call ``done(frozenset())`` once ``pressed()`` is empty, polling every ``interval_ms``
+    on the event loop (the GUI thread never sleeps); after ``timeout_ms``, call
+    ``done(keys still held)`` instead."""
+    deadline = time.monotonic() + timeout_ms / 1000
+
+    def check() -> None:
+        held = frozenset(pressed())
+        if not held or time.monotonic() >= deadline:
+            timer.stop()
+            timer.deleteLater()
+            done(held)
+
+    timer = QTimer(parent)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(check)
+    timer.start()
+    check()  # nothing held: at once
+
+
+def pynput_release(keys: Collection) -> None:
+    """Release keys (pynput ``Key``/``KeyCode``) the user still holds, so that a shortcut
+    sent next is not read with extra modifiers."""
+    from pynput import keyboard
+
+    ctl = keyboard.Controller()
+    for k in keys:
+        ctl.release(k)
+
 
 def pynput_sender(combo: str) -> None:
     """Press and release a combo (pynput syntax) with pynput's controller."""
@@ -90,13 +136,22 @@ class SelectionReader(QObject):
         *,
         wait_ms: int = 800,
         on_own_write: Callable[[str], None] | None = None,
+        pressed: Callable[[], Collection] | None = None,
+        release: Callable[[Collection], None] = pynput_release,
+        release_wait_ms: int = 1000,
         parent: QObject | None = None,
     ):
+        """``pressed``: the hotkey's keys still held down (see ``HotkeyListener.pressed``);
+        the copy shortcut waits, up to ``release_wait_ms``, until they are released, then
+        ``release``s whatever is still held before sending. Without it, a fixed 150 ms."""
         super().__init__(parent)
         self._cb, self._platform, self._send = clipboard, platform, sender
+        self._pressed, self._release, self._release_wait_ms = pressed, release, release_wait_ms
         self._on_own_write = on_own_write
         self._saved: QMimeData | None = None
         self._waiting = False
+        #: The copy shortcut went out: a clipboard change from now on is the selection.
+        self._sent = False
         self._timeout = QTimer(self)
         self._timeout.setSingleShot(True)
         self._timeout.setInterval(wait_ms)
@@ -112,19 +167,32 @@ class SelectionReader(QObject):
         if self._waiting:
             return
         self._saved = _copy_mime(self._cb.mimeData(QClipboard.Mode.Clipboard))
-        self._waiting = True
-        self._timeout.start()
-        # Let the user release the hotkey's modifiers first, then send the copy shortcut.
-        QTimer.singleShot(150, self._send_copy)
+        self._waiting, self._sent = True, False
+        # Let the user release the hotkey's modifiers first, then send the copy shortcut:
+        # Ctrl+C with Alt and Shift still down is another shortcut in the focused app.
+        if self._pressed is None:
+            self._timeout.start()
+            QTimer.singleShot(150, self._send_copy)
+        else:
+            wait_for_release(
+                self._pressed, self._send_copy, timeout_ms=self._release_wait_ms, parent=self
+            )
 
-    def _send_copy(self) -> None:
+    def _send_copy(self, held: Collection = ()) -> None:
+        if not self._waiting:
+            return
+        if self._pressed is not None:
+            self._timeout.start()  # the copy's own wait starts once the shortcut goes out
         try:
+            if held:  # still held at the deadline: let go of them for the shortcut
+                self._release(held)
+            self._sent = True
             self._send(self._platform.copy_shortcut)
         except Exception as exc:  # noqa: BLE001
             self._finish(None, f"could not send the copy shortcut ({type(exc).__name__})")
 
     def _on_change(self) -> None:
-        if self._waiting:
+        if self._waiting and self._sent:
             self._finish(_copy_mime(self._cb.mimeData(QClipboard.Mode.Clipboard)), "copied")
 
     def _finish(self, mime: QMimeData | None, reason: str) -> None:

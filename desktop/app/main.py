@@ -182,6 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     return run_app(env)
 
 
+def already_running_message(lock_path: Path) -> str:
+    """What a second launch says when the first holds the lock but did not answer."""
+    return (
+        "raxe-desktop: RAXE Desktop seems to be running already for this profile, but it did "
+        "not answer. Quit it from its tray icon's menu and start it again; if no RAXE Desktop "
+        f"is running, remove the lock file {lock_path} and start it again."
+    )
+
+
 def run_app(env: AppEnv) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -204,7 +213,10 @@ def run_app(env: AppEnv) -> int:
         told = single.notify_running()
         events.log("already_running", told_first=told)
         events.close()
-        return ExitCode.OK
+        if told:
+            return ExitCode.OK
+        print(already_running_message(single.lock_path), file=sys.stderr)
+        return ExitCode.FAILURE
     try:
         raxe = RaxeApp(env, events, current(), _detector_factory(env))
     except Exception as exc:  # noqa: BLE001 - report and exit non-zero

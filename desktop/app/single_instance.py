@@ -24,7 +24,8 @@ class SingleInstance(QObject):
     def __init__(self, config_dir: Path, parent: QObject | None = None):
         super().__init__(parent)
         self.name = server_name(config_dir)
-        self.lock = QLockFile(str(config_dir / "raxe-desktop.lock"))
+        self.lock_path = config_dir / "raxe-desktop.lock"
+        self.lock = QLockFile(str(self.lock_path))
         self.lock.setStaleLockTime(0)
         self.server: QLocalServer | None = None
 

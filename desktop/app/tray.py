@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop.app.icons import state_icon
+from desktop.app.notifier import tray_safe
 from desktop.app.qtcompat import emit
 
 PAUSE_CHOICES = (("15 minutes", 15 * 60.0), ("1 hour", 3600.0), ("Until resumed", math.inf))
@@ -63,11 +64,15 @@ class TrayUI(QObject):
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.menu.popup(self.icon.geometry().center())
 
-    def set_state(self, state: str, status: str) -> None:
+    def set_state(self, state: str, status: str, detail: str = "") -> None:
+        """``detail``: a second tooltip line (e.g. why the detector runs rules-only)."""
         self.state = state
         self.icon.setIcon(self.icons[state])
-        self.icon.setToolTip(f"RAXE Desktop — {status}")
+        # A tooltip may be taken for rich text: no markup characters from a reason.
+        lines = [f"RAXE Desktop — {tray_safe(status)}"] + ([tray_safe(detail)] if detail else [])
+        self.icon.setToolTip("\n".join(lines))
         self.status_action.setText(status)
+        self.status_action.setToolTip(tray_safe(detail))
 
     def set_paused(self, paused: bool) -> None:
         self.resume_action.setVisible(paused)

@@ -5,6 +5,9 @@ the same source is dropped unscanned: the newest one is always scanned, and the 
 forgets a dropped text's hash so that copying it again scans it. A result whose request was
 superseded while it was being scanned is dropped the same way by the controller. The GUI thread never
 waits. An exception in a scan is reported by signal and the worker keeps serving.
+
+The same thread makes "redacted copies" (masking a megabyte of text takes seconds): a
+:class:`RedactJob` goes in, ``redacted(job, copy)`` comes back.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from desktop.app.decisions import Source
 from desktop.app.qtcompat import emit
+from desktop.detection.redaction import WITHHELD, redacted_copy
 
 WARM_UP_TEXT = "Warm-up: please summarise this short paragraph about the weather in Lisbon."
 
@@ -32,6 +36,14 @@ class ScanRequest:
     truncated: bool = False
     total_chars: int = 0
     submitted: float = 0.0
+
+
+@dataclass(frozen=True)
+class RedactJob:
+    id: int
+    #: The finding (scan request) the copy is made for.
+    request_id: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class ScanWorker(QObject):
     finished = Signal(object)  # ScanResponse
     failed = Signal(object, str)  # ScanRequest, error type + message
     dropped = Signal(object)  # ScanRequest
+    redacted = Signal(object, str)  # RedactJob, the copy (WITHHELD when none is safe)
 
     def __init__(self, factory: Callable[[], Any]):
         super().__init__()
@@ -88,6 +101,14 @@ class ScanWorker(QObject):
             return
         emit(self.finished, ScanResponse(request, result, (time.perf_counter() - start) * 1000))
 
+    @Slot(object)
+    def redact(self, job: RedactJob) -> None:
+        try:
+            copy = redacted_copy(job.text)
+        except Exception:  # noqa: BLE001 - documented never to raise; a copy not made is withheld
+            copy = WITHHELD
+        emit(self.redacted, job, copy)
+
 
 class ScanService(QObject):
     """GUI-side handle: owns the thread and the worker; ``submit`` returns at once.
@@ -96,22 +117,26 @@ class ScanService(QObject):
     """
 
     _request = Signal(object)
+    _redact = Signal(object)
     ready = Signal(str, str)
     load_failed = Signal(str)
     finished = Signal(object)
     failed = Signal(object, str)
     dropped = Signal(object)
+    redacted = Signal(object, str)
 
     def __init__(self, factory: Callable[[], Any], parent: QObject | None = None):
         super().__init__(parent)
         self._ids = itertools.count(1)
+        self._redact_ids = itertools.count(1)
         self.thread = QThread()
         self.thread.setObjectName("raxe-scan-worker")
         self.worker = ScanWorker(factory)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.load)
         self._request.connect(self.worker.scan)
-        for name in ("ready", "load_failed", "finished", "failed", "dropped"):
+        self._redact.connect(self.worker.redact)
+        for name in ("ready", "load_failed", "finished", "failed", "dropped", "redacted"):
             getattr(self.worker, name).connect(getattr(self, name))
         self.thread.finished.connect(self.worker.deleteLater)
 
@@ -140,6 +165,12 @@ class ScanService(QObject):
             self.worker.latest_ids[source] = request.id
         emit(self._request, request)
         return request
+
+    def redact(self, request_id: int, text: str) -> RedactJob:
+        """Make a redacted copy of ``text`` on the worker thread; ``redacted`` answers."""
+        job = RedactJob(next(self._redact_ids), request_id, text)
+        emit(self._redact, job)
+        return job
 
     def latest_id(self, source: Source) -> int:
         """The newest request id from a watched source (0 for explicit sources: never stale)."""

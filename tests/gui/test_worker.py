@@ -42,6 +42,18 @@ def test_results_arrive_by_signal_off_the_gui_thread(qtbot):
         svc.stop()
 
 
+def test_redacted_copies_come_back_by_signal(qtbot):
+    svc = start_service(qtbot, FakeDetector)
+    try:
+        with qtbot.waitSignal(svc.redacted, timeout=5000) as blocker:
+            job = svc.redact(7, "card 4111 1111 1111 1111 exp 12/29")
+        answered, copy = blocker.args
+        assert answered == job and job.request_id == 7
+        assert "4111 1111 1111 1111" not in copy and copy.startswith("card ")
+    finally:
+        svc.stop()
+
+
 def test_an_exception_does_not_kill_the_worker(qtbot):
     svc = start_service(qtbot, FakeDetector)
     try:

@@ -11,6 +11,8 @@ import sys
 import time
 
 import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import KeyringLocked
 
 from desktop.platform import current
 from desktop.platform.base import Platform
@@ -154,7 +156,8 @@ def test_a_damaged_key_file_is_replaced(tmp_path, content):
     assert load_hash_key(tmp_path, "file").key == key.key  # and kept from then on
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["hash.key"]  # no temporary file left
+    # no temporary file left; beside the key, only the record of where it lives
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hash.key", "hash.key.store"]
 
 
 def test_hash_key_without_keychain_falls_back(tmp_path, monkeypatch):
@@ -180,35 +183,96 @@ def test_windows_prepare_process_loads_onnxruntime_and_tolerates_no_shell32(monk
     assert out.stdout.strip() == "ok"
 
 
-def test_a_damaged_keychain_entry_is_replaced(tmp_path):
+class MemoryKeyring(KeyringBackend):
+    """A keychain in memory, registered with ``keyring.set_keyring`` (keyring's own way to
+    plug in a back end); ``locked`` makes every call fail as a locked Secret Service does."""
+
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.store = {}
+        self.locked = False
+
+    def _check(self):
+        if self.locked:
+            raise KeyringLocked("the collection is locked")
+
+    def get_password(self, service, username):
+        self._check()
+        return self.store.get((service, username))
+
+    def set_password(self, service, username, password):
+        self._check()
+        self.store[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self._check()
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture
+def ring():
     import keyring
-    from keyring.backend import KeyringBackend
-
-    class MemoryKeyring(KeyringBackend):
-        priority = 1
-
-        def __init__(self):
-            super().__init__()
-            self.store = {}
-
-        def get_password(self, service, username):
-            return self.store.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.store[(service, username)] = password
-
-        def delete_password(self, service, username):
-            self.store.pop((service, username), None)
 
     ring, previous = MemoryKeyring(), keyring.get_keyring()
     keyring.set_keyring(ring)
-    try:
-        first = load_hash_key(tmp_path)
-        assert first.backend == "keyring" and len(first.key) == 32
-        (entry,) = ring.store
-        ring.store[entry] = "zz-not-a-key"
-        again = load_hash_key(tmp_path)
-    finally:
-        keyring.set_keyring(previous)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+def test_a_damaged_keychain_entry_is_replaced(tmp_path, ring):
+    first = load_hash_key(tmp_path)
+    assert first.backend == "keyring" and len(first.key) == 32
+    (entry,) = ring.store
+    ring.store[entry] = "zz-not-a-key"
+    again = load_hash_key(tmp_path)
     assert again.backend == "keyring" and len(again.key) == 32
     assert ring.store[entry] == again.key.hex()
+
+
+def test_a_keychain_locked_once_does_not_change_the_key(tmp_path, ring):
+    first = load_hash_key(tmp_path)
+    assert first.backend == "keyring" and first.notice == ""
+    ring.locked = True  # say, the Secret Service is still locked at autostart
+    away = load_hash_key(tmp_path, profile_in_use=True)
+    assert away.backend == "memory" and away.key != first.key
+    assert "will not match" in away.notice and "KeyringLocked" in away.notice
+    assert not (tmp_path / "hash.key").exists()  # no file key minted in its place
+    assert first.key.hex() not in away.notice + away.description
+    ring.locked = False
+    assert load_hash_key(tmp_path).key == first.key  # the keychain's key, as before
+
+
+def test_a_keychain_away_falls_back_to_an_existing_key_file_only(tmp_path, ring):
+    first = load_hash_key(tmp_path)
+    old = load_hash_key(tmp_path / "other", "file")  # a key file left by an older version
+    (tmp_path / "hash.key").write_text(old.key.hex())
+    ring.locked = True
+    away = load_hash_key(tmp_path)
+    assert away.backend == "file" and away.key == old.key and away.notice
+    ring.locked = False
+    assert load_hash_key(tmp_path).key == first.key
+
+
+def test_a_profile_that_started_on_a_key_file_stays_on_it(tmp_path, ring):
+    ring.locked = True  # the first start found no working keychain
+    first = load_hash_key(tmp_path)
+    assert first.backend == "file" and first.notice == ""
+    ring.locked = False
+    again = load_hash_key(tmp_path)
+    assert again.backend == "file" and again.key == first.key and again.notice == ""
+    assert ring.store == {}  # the keychain was not given a second key
+    chosen = load_hash_key(tmp_path, "keyring")  # unless the user asks for the keychain
+    assert chosen.backend == "keyring" and load_hash_key(tmp_path).key == chosen.key
+
+
+def test_an_older_profile_keeps_its_keychain_key_while_the_keychain_is_away(tmp_path, ring):
+    first = load_hash_key(tmp_path)
+    (tmp_path / "hash.key.store").unlink()  # as a profile made before the store was recorded
+    ring.locked = True
+    away = load_hash_key(tmp_path, profile_in_use=True)
+    assert away.backend == "memory" and away.notice
+    assert not (tmp_path / "hash.key").exists()
+    ring.locked = False
+    assert load_hash_key(tmp_path, profile_in_use=True).key == first.key
