@@ -4,7 +4,11 @@
 
 Linux:   dist/raxe-desktop/ (bundle), dist/raxe-desktop_<v>_<arch>.deb, dist/raxe-desktop-<v>-linux-<arch>.tar.gz
 macOS:   dist/RAXE Desktop.app, dist/RAXE-Desktop-<v>.dmg (installer/macos/make_dmg.sh)
-Windows: dist/raxe-desktop/ (bundle), dist/RAXE-Desktop-<v>-setup.exe (Inno Setup's ISCC, if installed)
+Windows: dist/raxe-desktop/ (bundle), dist/RAXE-Desktop-<v>-setup.exe (Inno Setup's ISCC)
+
+A requested format that cannot be built here (``setup`` without Inno Setup, ``dmg`` off
+macOS) fails the build with exit status 3, before PyInstaller runs; ``--formats ""``
+builds the bundle only.
 
 Steps: check the inputs (model files, icons), render icons, run PyInstaller on
 installer/raxe-desktop.spec, strip symbol tables (Linux), package, and write
@@ -145,14 +149,21 @@ def find_iscc() -> str | None:
     return None
 
 
+class FormatUnavailable(RuntimeError):
+    """A format asked for with --formats (or by default) cannot be built on this machine."""
+
+
 def package_windows(dist: Path, icon_dir: Path, version: str, formats: set[str], report: dict) -> None:
     if "setup" not in formats:
         return
     iscc = find_iscc()
     if iscc is None:
-        print("Inno Setup (ISCC.exe) not found: bundle built, setup.exe skipped. "
-              "Install Inno Setup 6 (choco install innosetup) and rerun.", file=sys.stderr)
-        return
+        raise FormatUnavailable(
+            "Inno Setup (ISCC.exe) not found, so the requested 'setup' format cannot be built "
+            f"(the bundle is in {dist / buildinfo.APP_NAME}). Install Inno Setup 6 "
+            "(choco install innosetup) and rerun with --skip-freeze, or pass --formats \"\" "
+            "for the bundle only."
+        )
     subprocess.run(
         [
             iscc, "/Qp",
@@ -172,6 +183,21 @@ def package_windows(dist: Path, icon_dir: Path, version: str, formats: set[str],
 DEFAULT_FORMATS = {"linux": "deb,tar", "darwin": "dmg", "win32": "setup"}
 
 
+def format_problems(os_key: str, formats: set[str]) -> list[str]:
+    """Why a requested format cannot be built here; empty when all can (checked before freezing)."""
+    known = set(DEFAULT_FORMATS.get(os_key, "").split(",")) - {""}
+    problems = [
+        f"format {name!r} cannot be built on {os_key} (this OS builds: {', '.join(sorted(known)) or 'the bundle only'})"
+        for name in sorted(formats - known)
+    ]
+    if os_key == "win32" and "setup" in formats and find_iscc() is None:
+        problems.append(
+            "format 'setup' needs Inno Setup 6 (ISCC.exe), which is not installed: "
+            'choco install innosetup, or pass --formats "" for the bundle only'
+        )
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     os_key = "linux" if sys.platform.startswith("linux") else sys.platform
     parser = argparse.ArgumentParser(description="Build the RAXE Desktop installer for this OS.")
@@ -186,13 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-missing-model", action="store_true",
                         help="build without models/ (the app runs rules-only); development only")
     args = parser.parse_args(argv)
-    formats = {f for f in args.formats.split(",") if f}
+    formats = {f.strip() for f in args.formats.split(",") if f.strip()}
 
     problems = check_inputs(ROOT, allow_missing_model=args.allow_missing_model)
     if problems:
         for problem in problems:
             print(f"build.py: {problem}", file=sys.stderr)
         return 2
+    problems = format_problems(os_key, formats)
+    if problems:
+        for problem in problems:
+            print(f"build.py: {problem}", file=sys.stderr)
+        return 3
 
     dist, work = args.dist.resolve(), args.work.resolve()
     version = buildinfo.project_version(ROOT)
@@ -207,15 +238,19 @@ def main(argv: list[str] | None = None) -> int:
             report["stripped_bytes"] = strip_binaries(dist / buildinfo.APP_NAME)
         report["pyinstaller_seconds"] = round(time.monotonic() - start, 1)
 
-    if os_key == "darwin":
-        package_macos(dist, version, formats, report)
-    else:
-        bundle = dist / buildinfo.APP_NAME
-        report["bundle"] = {"path": str(bundle), "bytes": tree_size(bundle)}
-        if os_key == "linux":
-            package_linux(dist, work, icon_dir, version, formats, report)
-        elif os_key == "win32":
-            package_windows(dist, icon_dir, version, formats, report)
+    try:
+        if os_key == "darwin":
+            package_macos(dist, version, formats, report)
+        else:
+            bundle = dist / buildinfo.APP_NAME
+            report["bundle"] = {"path": str(bundle), "bytes": tree_size(bundle)}
+            if os_key == "linux":
+                package_linux(dist, work, icon_dir, version, formats, report)
+            elif os_key == "win32":
+                package_windows(dist, icon_dir, version, formats, report)
+    except FormatUnavailable as exc:
+        print(f"build.py: {exc}", file=sys.stderr)
+        return 3
     report["total_seconds"] = round(time.monotonic() - started, 1)
 
     (dist / "build-report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -9,8 +9,13 @@ system changes) and ``<prefix>/usr/bin/raxe-desktop --smoke-test`` runs there wi
 ``QT_QPA_PLATFORM=offscreen``, a throw-away HOME/XDG dirs, from a neutral working
 directory, and without any variable that could point it back at the source tree.
 It fails on a non-zero exit, on a report that is not "passed" (or that skipped the
-model checks, meaning the model is missing from the bundle), and on any stderr line
-not matched by :data:`ALLOWED_STDERR`.
+model checks, meaning the model is missing from the bundle), on any stderr line
+not matched by :data:`ALLOWED_STDERR`, and on the run-time back ends the smoke test
+itself does not use (it runs with the key file and without the hotkey) but the real app
+does: on Windows and macOS the keyring back end must be the OS keychain's (not keyring's
+"fail" back end) and ``pynput.keyboard`` must import (neither needs a display server
+there). On Linux both are only reported: without a session bus keyring has no Secret
+Service, and pynput needs an X display, which the offscreen run has not.
 """
 
 from __future__ import annotations
@@ -47,7 +52,15 @@ _SCRUBBED_ENV = (
     "QT_QPA_PLATFORM_PLUGIN_PATH",
     "LD_LIBRARY_PATH",
     "LD_PRELOAD",
+    "PYTHON_KEYRING_BACKEND",
+    "PYNPUT_BACKEND",
+    "PYNPUT_BACKEND_KEYBOARD",
 )
+
+#: Where the keyring and pynput back ends must load in the smoke run (see the module doc).
+BACKENDS_REQUIRED_ON = ("win32", "darwin")
+#: keyring's stand-in when no keychain back end is usable: every call raises.
+KEYRING_FAIL_BACKEND = "keyring.backends.fail."
 
 
 @dataclass
@@ -123,8 +136,41 @@ def parse_report(stdout: str) -> dict | None:
     return None
 
 
-def check(returncode: int, stdout: str, stderr: str, *, require_model: bool = True) -> SmokeResult:
-    """Judge one ``--smoke-test`` run. Without ``require_model`` the rules-only notice is allowed."""
+def backend_problems(report: dict, platform: str) -> list[str]:
+    """What is wrong with the report's ``backends`` (keyring, pynput) for ``platform``."""
+    backends = report.get("backends")
+    if not isinstance(backends, dict):
+        return ["no back-end probe (keyring, pynput) in the smoke report"]
+    required = platform in BACKENDS_REQUIRED_ON
+    problems = []
+    ring = backends.get("keyring") or {}
+    if not ring.get("ok"):
+        # keyring itself failing to import is a broken bundle on every OS.
+        problems.append(f"keyring did not load: {ring.get('error', 'not probed')}")
+    elif required and str(ring.get("backend", "")).startswith(KEYRING_FAIL_BACKEND):
+        problems.append(
+            f"keyring resolved to {ring.get('backend')}: the OS keychain back end is not in "
+            "the bundle (bundle_filter.hidden_imports, keyring's entry-point metadata)"
+        )
+    pynput = backends.get("pynput") or {}
+    if required and not pynput.get("ok"):
+        problems.append(f"pynput.keyboard did not import: {pynput.get('error', 'not probed')}")
+    return problems
+
+
+def check(
+    returncode: int,
+    stdout: str,
+    stderr: str,
+    *,
+    require_model: bool = True,
+    platform: str | None = None,
+) -> SmokeResult:
+    """Judge one ``--smoke-test`` run. Without ``require_model`` the rules-only notice is allowed.
+
+    ``platform`` (default ``sys.platform``: the app runs where this runs) decides whether
+    the keyring and pynput back ends must load.
+    """
     report = parse_report(stdout)
     result = SmokeResult(returncode, stdout, stderr, report)
     if returncode != 0:
@@ -137,6 +183,7 @@ def check(returncode: int, stdout: str, stderr: str, *, require_model: bool = Tr
         skipped = [c for c in report.get("checks", []) if c.get("skipped")]
         if require_model and skipped:
             result.problems.append(f"model checks skipped (model not in the bundle?): {skipped}")
+        result.problems.extend(backend_problems(report, platform or sys.platform))
     allowed = ALLOWED_STDERR if require_model else [*ALLOWED_STDERR, RULES_ONLY_STDERR]
     for line in unexpected_stderr(stderr, allowed):
         result.problems.append(f"unexpected stderr: {line}")
@@ -178,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"exit status: {result.returncode}")
     if result.report is not None:
         print("report: " + json.dumps(result.report))
+        for name, probe in (result.report.get("backends") or {}).items():
+            print(f"{name}: {probe.get('backend') or 'FAILED: ' + str(probe.get('error'))}")
     if result.stderr.strip():
         print("stderr:\n" + result.stderr.rstrip())
     if result.ok:

@@ -104,11 +104,18 @@ class LinuxPlatform(Platform):
             path.unlink(missing_ok=True)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
+        # TryExec: once the program is gone (the package removed), desktops skip the entry
+        # quietly instead of failing to start it at every login. A string value, not an
+        # Exec argument: no quoting, only the string escapes.
+        try_exec = command[0]
+        for raw, escaped in (("\\", "\\\\"), ("\n", "\\n"), ("\t", "\\t"), ("\r", "\\r")):
+            try_exec = try_exec.replace(raw, escaped)
         path.write_text(
             "[Desktop Entry]\n"
             "Type=Application\n"
             "Name=RAXE Desktop\n"
             "Comment=Warns when copied text is a threat\n"
+            f"TryExec={try_exec}\n"
             f"Exec={desktop_exec(command)}\n"
             "Icon=raxe-desktop\n"
             "Terminal=false\n"

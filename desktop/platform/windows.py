@@ -1,4 +1,4 @@
-"""Windows: clipboard-history exclusion formats and the HKCU Run key."""
+"""Windows: clipboard-history exclusion formats, the HKCU Run key, and the "running" mutex."""
 
 from __future__ import annotations
 
@@ -88,3 +88,38 @@ def prepare_process() -> None:
     # Not fatal if it fails: notifications then show the exe name.
     with contextlib.suppress(AttributeError, OSError):
         ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_USER_MODEL_ID)  # type: ignore[attr-defined]
+
+
+#: A named mutex the tray app holds while it runs. The Inno Setup script names it in
+#: ``AppMutex`` (installer/windows/raxe-desktop.iss; a test keeps the two equal): Setup and
+#: the uninstaller check it and ask the user to quit the app before replacing or removing
+#: its files (the Restart Manager, ``CloseApplications``, covers Setup only).
+RUNNING_MUTEX_NAME = "RAXEDesktopRunning"
+
+#: The mutex handle, kept open for the process lifetime (Windows frees it at exit).
+_running_mutex: int | None = None
+
+
+def hold_running_mutex(platform: str | None = None) -> bool:
+    """Create :data:`RUNNING_MUTEX_NAME` once per process; True when it is held.
+
+    A no-op (False) off Windows; failures are not fatal (the installer then cannot
+    tell that the app is running, nothing else changes).
+    """
+    global _running_mutex
+    import sys
+
+    if (platform or sys.platform) != "win32":
+        return False
+    if _running_mutex:
+        return True
+    import ctypes
+
+    try:
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        kernel32.CreateMutexW.restype = ctypes.c_void_p
+        handle = kernel32.CreateMutexW(None, False, RUNNING_MUTEX_NAME)
+    except (AttributeError, OSError):
+        return False
+    _running_mutex = handle or None
+    return bool(handle)

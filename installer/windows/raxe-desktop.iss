@@ -65,7 +65,12 @@ UninstallDisplayName={#AppName}
 Compression=lzma2/normal
 SolidCompression=yes
 WizardStyle=modern
-; The tray app keeps running: let the Restart Manager close it for upgrades and uninstall.
+; The tray app keeps running. The uninstaller has no Restart Manager step: it only checks
+; AppMutex, which the app holds while it runs (desktop/platform/windows.py
+; RUNNING_MUTEX_NAME; a test keeps the two equal), and asks the user to quit the app
+; (OK to retry, Cancel to stop). Setup checks the mutex at start-up the same way; the
+; Restart Manager (CloseApplications) stays for any other program holding our files.
+AppMutex=RAXEDesktopRunning
 CloseApplications=yes
 RestartApplications=no
 
@@ -75,6 +80,11 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 [Tasks]
 Name: "startatlogin"; Description: "Start {#AppName} when I sign in"; GroupDescription: "Startup:"
 Name: "desktopicon"; Description: "Create a desktop shortcut"; GroupDescription: "Shortcuts:"; Flags: unchecked
+
+[InstallDelete]
+; An upgrade must not keep the previous version's libraries and modules beside the new
+; ones (PyInstaller's _internal\ folder changes between versions): remove it first.
+Type: filesandordirs; Name: "{app}\_internal"
 
 [Files]
 Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs

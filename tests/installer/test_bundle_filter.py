@@ -82,7 +82,7 @@ def test_leaves_out_unused_qt_and_the_display_stack(dest: str) -> None:
 
 
 def test_excludes_training_and_test_packages() -> None:
-    for name in ("torch", "transformers", "tkinter", "pytest", "hypothesis"):
+    for name in ("torch", "transformers", "faker", "tkinter", "pytest", "hypothesis"):
         assert name in bf.EXCLUDED_PACKAGES
 
 

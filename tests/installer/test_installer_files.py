@@ -7,9 +7,12 @@ files they read are well-formed and agree with the app (ids, names, registry val
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import json
 import plistlib
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -156,6 +159,61 @@ def test_make_dmg_script_is_valid_bash() -> None:
         assert proc.returncode == 2 and "needs macOS" in proc.stderr
 
 
+def fake_macos_tools(bin_dir: Path, hdiutil_failures: int) -> Path:
+    """Stand-ins for uname (says Darwin), ditto, sleep and an hdiutil whose ``create``
+    fails ``hdiutil_failures`` times; returns the file that logs hdiutil's calls."""
+    bin_dir.mkdir()
+    log = bin_dir / "hdiutil.log"
+    tools = {
+        "uname": "echo Darwin",
+        "ditto": 'cp -R "$1" "$2"',
+        "sleep": "true",
+        "hdiutil": f"""echo "$1" >> {shlex.quote(str(log))}
+if [ "$1" = create ]; then
+  n=$(grep -c '^create$' {shlex.quote(str(log))})
+  [ "$n" -le {hdiutil_failures} ] && {{ echo "hdiutil: create failed - Resource busy" >&2; exit 1; }}
+  for last in "$@"; do :; done
+  touch "$last"
+fi
+exit 0""",
+    }
+    for name, body in tools.items():
+        path = bin_dir / name
+        path.write_text("#!/bin/sh\n" + body + "\n")
+        path.chmod(0o755)
+    return log
+
+
+@pytest.mark.parametrize(("failures", "rc"), [(0, 0), (2, 0), (3, 1)])
+def test_make_dmg_retries_hdiutil_create_three_times(tmp_path: Path, failures: int, rc: int) -> None:
+    log = fake_macos_tools(tmp_path / "bin", failures)
+    app = tmp_path / "RAXE Desktop.app"
+    (app / "Contents" / "MacOS").mkdir(parents=True)
+    dmg = tmp_path / "out.dmg"
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        ["bash", str(INSTALLER_DIR / "macos" / "make_dmg.sh"), str(app), str(dmg)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert proc.returncode == rc, proc.stderr
+    calls = log.read_text().split()
+    assert calls.count("create") == min(failures + 1, 3)
+    if rc == 0:
+        assert dmg.exists() and calls[-1] == "verify"
+    else:
+        assert "failed 3 times" in proc.stderr and "verify" not in calls
+
+
+def test_installer_files_refer_only_to_documents_that_exist() -> None:
+    for path in sorted(INSTALLER_DIR.rglob("*")):
+        if not path.is_file() or path.suffix in {".pyc", ".md"} or "__pycache__" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for ref in re.findall(r"[\w./-]+\.md\b", text):
+            candidates = (REPO_ROOT / ref, INSTALLER_DIR / ref, path.parent / ref)
+            assert any(c.is_file() for c in candidates), f"{path.relative_to(REPO_ROOT)} refers to {ref}"
+
+
 # --- Windows ----------------------------------------------------------------------------
 
 
@@ -188,6 +246,21 @@ def test_inno_setup_installs_per_user_with_start_menu_and_login_task() -> None:
     assert "CurUninstallStepChanged" in "\n".join(s["Code"])
 
 
+def test_inno_setup_app_mutex_is_the_one_the_app_holds() -> None:
+    """The uninstaller sees a running app only through AppMutex (no Restart Manager there)."""
+    from desktop.platform import windows as win
+
+    setup = dict(line.split("=", 1) for line in iss_sections()["Setup"])
+    assert setup["AppMutex"] == win.RUNNING_MUTEX_NAME
+    source = inspect.getsource(importlib.import_module("desktop.app.main").run_app)
+    assert "hold_running_mutex()" in source
+
+
+def test_inno_setup_removes_the_previous_bundle_before_an_upgrade() -> None:
+    entries = [line.replace(" ", "") for line in iss_sections().get("InstallDelete", [])]
+    assert 'Type:filesandordirs;Name:"{app}\\_internal"' in entries
+
+
 def test_inno_setup_agrees_with_the_app() -> None:
     from desktop.platform import windows as win
 
@@ -207,6 +280,14 @@ def test_inno_setup_agrees_with_the_app() -> None:
 
 def test_spec_is_valid_python() -> None:
     ast.parse((INSTALLER_DIR / "raxe-desktop.spec").read_text(encoding="utf-8"))
+
+
+def test_spec_run_by_hand_renders_its_own_icons() -> None:
+    """build.py passes RAXE_ICON_DIR; without it the spec must not point at a missing folder."""
+    spec = (INSTALLER_DIR / "raxe-desktop.spec").read_text(encoding="utf-8")
+    assert "build-icons" not in spec
+    assert 'os.environ.get("RAXE_ICON_DIR")' in spec
+    assert 'icons.build_icons(ROOT / "resources" / "icons"' in spec
 
 
 def test_spec_bundles_models_and_resources_one_dir_windowed() -> None:
@@ -229,6 +310,53 @@ def test_ci_smoke_script_is_valid_bash() -> None:
     subprocess.run(["bash", "-n", str(script)], check=True)
     if shutil.which("shellcheck"):
         subprocess.run(["shellcheck", str(script)], check=True)
+
+
+def fake_python_tree(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A copy of .ci/installer-smoke.sh in an empty tree, with a python3 and a dpkg-deb
+    that log their arguments; ``python3 -m venv .venv`` makes a logging .venv/bin/python."""
+    tree, bin_dir = tmp_path / "tree", tmp_path / "bin"
+    (tree / ".ci").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / ".ci" / "installer-smoke.sh", tree / ".ci")
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    logger = f'echo "$0 $*" >> {shlex.quote(str(log))}\n'
+    venv_python = logger + "exit 0\n"
+    python3 = logger + (
+        'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"; '
+        f"printf '%s' {shlex.quote('#!/bin/sh' + chr(10) + venv_python)} > \"$3/bin/python\"; "
+        'chmod +x "$3/bin/python"; fi\nexit 0\n'
+    )
+    for name, body in {"python3": python3, "dpkg-deb": "exit 0\n"}.items():
+        (bin_dir / name).write_text("#!/bin/sh\n" + body)
+        (bin_dir / name).chmod(0o755)
+    return tree, bin_dir, log
+
+
+def test_ci_smoke_script_never_pip_installs_into_the_system_python(tmp_path: Path) -> None:
+    """Debian 12 (PEP 668) refuses pip into python3: the script makes and uses .venv."""
+    tree, bin_dir, log = fake_python_tree(tmp_path)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run(["bash", ".ci/installer-smoke.sh"], cwd=tree, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0] == f"{bin_dir / 'python3'} -m venv .venv"
+    rest = [c.split(" ", 1) for c in calls[1:]]
+    assert {(tree / exe).resolve() for exe, _ in rest} == {(tree / ".venv" / "bin" / "python").resolve()}
+    assert any(args.startswith("-m pip install") for _, args in rest)
+    assert rest[-1][1] == "-m pytest -q -m slow tests/installer"
+    # A second run reuses the .venv; PYTHON still wins when set.
+    log.unlink()
+    subprocess.run(["bash", ".ci/installer-smoke.sh"], cwd=tree, env=env, check=True,
+                   capture_output=True, timeout=60)
+    assert {(tree / c.split(" ", 1)[0]).resolve() for c in log.read_text().splitlines()} == {
+        (tree / ".venv" / "bin" / "python").resolve()
+    }
+    log.unlink()
+    subprocess.run(["bash", ".ci/installer-smoke.sh"], cwd=tree, env={**env, "PYTHON": "python3"},
+                   check=True, capture_output=True, timeout=60)
+    assert all(c.startswith(f"{bin_dir / 'python3'} ") for c in log.read_text().splitlines())
 
 
 def load_workflow() -> dict:
@@ -281,7 +409,97 @@ def test_workflow_passes_actionlint() -> None:
 # --- the smoke checker ----------------------------------------------------------------
 
 
-PASSED = json.dumps({"checks": [{"expected": "benign", "got": "benign", "mode": "model"}], "smoke_test": "passed"})
+GOOD_BACKENDS = {
+    "keyring": {"ok": True, "backend": "keyring.backends.Windows.WinVaultKeyring"},
+    "pynput": {"ok": True, "backend": "pynput.keyboard._win32"},
+}
+PASSED = json.dumps(
+    {
+        "checks": [{"expected": "benign", "got": "benign", "mode": "model"}],
+        "backends": GOOD_BACKENDS,
+        "smoke_test": "passed",
+    }
+)
+
+
+def with_backends(**probes: dict) -> str:
+    report = json.loads(PASSED)
+    report["backends"] = {**GOOD_BACKENDS, **probes}
+    return json.dumps(report)
+
+
+FAIL_KEYRING = {"ok": True, "backend": "keyring.backends.fail.Keyring"}
+NO_PYNPUT = {"ok": False, "error": "ImportError: this platform is not supported"}
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+@pytest.mark.parametrize(
+    ("stdout", "problem"),
+    [
+        (with_backends(keyring=FAIL_KEYRING), "keyring resolved to keyring.backends.fail.Keyring"),
+        (with_backends(pynput=NO_PYNPUT), "pynput.keyboard did not import"),
+        (with_backends(keyring={"ok": False, "error": "ModuleNotFoundError: x"}), "keyring did not load"),
+        (json.dumps({"checks": [], "smoke_test": "passed"}), "no back-end probe"),
+    ],
+)
+def test_smoke_check_requires_the_keychain_and_hotkey_backends(platform: str, stdout: str, problem: str) -> None:
+    result = smoke.check(0, stdout, "", platform=platform)
+    assert any(problem in p for p in result.problems), result.problems
+
+
+def test_smoke_check_only_reports_linux_backends_that_need_a_session() -> None:
+    """No session bus (Secret Service) or X display in the offscreen run on Linux."""
+    stdout = with_backends(keyring=FAIL_KEYRING, pynput=NO_PYNPUT)
+    assert smoke.check(0, stdout, "", platform="linux").ok
+    broken = with_backends(keyring={"ok": False, "error": "ModuleNotFoundError: keyring"})
+    assert not smoke.check(0, broken, "", platform="linux").ok
+
+
+def test_smoke_report_probes_backends_without_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from desktop.app import main
+
+    class Ring(KeyringBackend):
+        priority = 1
+
+        def get_password(self, service, username):
+            raise AssertionError("the probe must not read")
+
+        def set_password(self, service, username, password):
+            raise AssertionError("the probe must not write")
+
+        def delete_password(self, service, username):
+            raise AssertionError("the probe must not delete")
+
+    def fresh_pynput(backend: str) -> None:
+        monkeypatch.setenv("PYNPUT_BACKEND", backend)
+        for name in [m for m in sys.modules if m == "pynput" or m.startswith("pynput.")]:
+            monkeypatch.delitem(sys.modules, name)
+
+    monkeypatch.setattr(keyring, "get_keyring", Ring)
+    fresh_pynput("dummy")  # pynput's stand-in back end: imports without a display
+    probes = main.probe_backends()
+    assert probes["keyring"] == {"ok": True, "backend": f"{Ring.__module__}.{Ring.__qualname__}"}
+    assert probes["pynput"]["ok"] is True and probes["pynput"]["backend"].startswith("pynput.keyboard._")
+    fresh_pynput("no_such_backend")
+    probe = main.probe_backends()["pynput"]
+    assert probe["ok"] is False and probe["error"].startswith("ImportError") and "\n" not in probe["error"]
+
+
+def test_smoke_golden_set_checks_an_iban_through_stdnum() -> None:
+    """The IBAN rule reads python-stdnum's data files: a bundle without them fails this."""
+    from desktop.app import main
+    from desktop.app.worker import default_detector_factory
+
+    ibans = [g for g in main.GOLDEN if len(g) == 4 and g[3] == "pii.iban"]
+    assert ibans
+    detector = default_detector_factory(None)
+    for text, expected, _needs_model, rule in ibans:
+        result = detector.detect(text)
+        assert result.category.label == expected
+        assert rule in {e.rule_id for e in result.evidence}
 
 
 def test_smoke_check_passes_a_clean_run() -> None:
@@ -295,7 +513,8 @@ def test_smoke_check_passes_a_clean_run() -> None:
         (0, "", "", "no JSON smoke report"),
         (0, PASSED.replace("passed", "failed"), "", "smoke report says 'failed'"),
         (0, PASSED, "qt.qpa.plugin: Could not load the Qt platform plugin\n", "unexpected stderr"),
-        (0, json.dumps({"checks": [{"skipped": "no model"}], "smoke_test": "passed"}), "", "model checks skipped"),
+        (0, json.dumps({"checks": [{"skipped": "no model"}], "backends": GOOD_BACKENDS, "smoke_test": "passed"}),
+         "", "model checks skipped"),
     ],
 )
 def test_smoke_check_fails(rc: int, stdout: str, stderr: str, problem: str) -> None:
@@ -305,7 +524,7 @@ def test_smoke_check_fails(rc: int, stdout: str, stderr: str, problem: str) -> N
 
 
 def test_smoke_check_can_accept_a_rules_only_bundle() -> None:
-    stdout = json.dumps({"checks": [{"skipped": "no model"}], "smoke_test": "passed"})
+    stdout = json.dumps({"checks": [{"skipped": "no model"}], "backends": GOOD_BACKENDS, "smoke_test": "passed"})
     notice = "RAXE model not loaded, running on rules only: model directory not found: /x\n"
     assert smoke.check(0, stdout, notice, require_model=False).ok
     assert not smoke.check(0, stdout, notice + "Traceback (most recent call last):\n", require_model=False).ok
@@ -316,7 +535,9 @@ def test_smoke_env_isolates_the_app(tmp_path: Path) -> None:
     env = smoke.smoke_env(tmp_path, base)
     assert env["QT_QPA_PLATFORM"] == "offscreen"
     assert env["HOME"].startswith(str(tmp_path))
-    for name in ("DISPLAY", "PYTHONPATH", "RAXE_MODEL_DIR"):
+    base["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    env = smoke.smoke_env(tmp_path, base)
+    for name in ("DISPLAY", "PYTHONPATH", "RAXE_MODEL_DIR", "PYTHON_KEYRING_BACKEND"):
         assert name not in env
     assert env["PATH"] == "/usr/bin"
 
@@ -353,3 +574,49 @@ def test_build_strips_only_files_no_tool_has_rewritten() -> None:
     build = load_build_script()
     assert not any("numpy" in pattern for pattern in build.STRIP_PATTERNS)
     assert not any("PySide6" in pattern for pattern in build.STRIP_PATTERNS)
+
+
+def test_build_fails_when_a_requested_installer_cannot_be_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    build = load_build_script()
+    monkeypatch.setattr(build, "find_iscc", lambda: None)
+    problems = build.format_problems("win32", {"setup"})
+    assert len(problems) == 1 and "Inno Setup" in problems[0] and "ISCC" in problems[0]
+    assert build.format_problems("win32", set()) == []  # bundle only: ISCC not needed
+    monkeypatch.setattr(build, "find_iscc", lambda: "C:/Inno Setup 6/ISCC.exe")
+    assert build.format_problems("win32", {"setup"}) == []
+    assert build.format_problems("linux", {"deb", "tar"}) == []
+    assert any("'dmg' cannot be built on linux" in p for p in build.format_problems("linux", {"deb", "dmg"}))
+    # Had the check been missed, packaging itself refuses rather than skipping quietly.
+    monkeypatch.setattr(build, "find_iscc", lambda: None)
+    with pytest.raises(build.FormatUnavailable, match="setup"):
+        build.package_windows(Path("dist"), Path("icons"), "1.0", {"setup"}, {})
+    build.package_windows(Path("dist"), Path("icons"), "1.0", set(), {})  # not requested: fine
+
+
+def test_build_main_exits_non_zero_before_freezing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    build = load_build_script()
+    monkeypatch.setattr(build, "check_inputs", lambda *a, **k: [])
+
+    def no_freeze(*args, **kwargs):
+        raise AssertionError("must fail before rendering icons or running PyInstaller")
+
+    monkeypatch.setattr(build.icons, "build_icons", no_freeze)
+    monkeypatch.setattr(build, "run_pyinstaller", no_freeze)
+    impossible = "dmg" if sys.platform != "darwin" else "setup"
+    rc = build.main(["--formats", impossible, "--dist", str(tmp_path / "d"), "--work", str(tmp_path / "w")])
+    assert rc == 3
+    assert f"format '{impossible}' cannot be built" in capsys.readouterr().err
+
+
+def test_readme_lists_the_libraries_the_tarball_needs() -> None:
+    """The .tar.gz installs nothing: the README's apt line must name every .deb dependency."""
+    import package_linux
+
+    readme = (INSTALLER_DIR / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\nsudo apt install (.*?)```", readme, re.DOTALL)
+    assert block, "no apt install block in installer/README.md"
+    listed = set(block.group(1).replace("\\", " ").split())
+    for dep in package_linux.DEB_DEPENDS:
+        alternatives = {name.strip() for name in dep.split("|")}
+        assert alternatives & listed, dep

@@ -174,7 +174,7 @@ def test_installed_size_below_ceiling(built: dict) -> None:
 def test_bundle_leaves_out_what_the_app_does_not_use(prefix: Path) -> None:
     internal = prefix / "opt" / "raxe-desktop" / "_internal"
     top = {p.name for p in internal.iterdir()}
-    for unwanted in ("torch", "transformers", "tkinter", "_tkinter", "pytest", "hypothesis", "yaml"):
+    for unwanted in ("torch", "transformers", "tkinter", "_tkinter", "pytest", "hypothesis", "yaml", "faker"):
         assert unwanted not in top
     assert not (internal / "PySide6" / "Qt" / "translations").exists()
     assert not (internal / "PySide6" / "Qt" / "qml").exists()
@@ -207,7 +207,7 @@ def test_frozen_archive_carries_the_runtime_chosen_backends(prefix: Path) -> Non
         "secretstorage",
     ):
         assert name in modules, name
-    assert not {m for m in modules if m.split(".")[0] in ("torch", "transformers", "tkinter", "pytest")}
+    assert not {m for m in modules if m.split(".")[0] in ("torch", "transformers", "tkinter", "pytest", "faker")}
     # No HTTP client library travels with the app (stdnum's online checks are never used).
     assert not {m for m in modules if m.split(".")[0] in ("requests", "urllib3", "certifi")}
 

@@ -77,8 +77,20 @@ def test_linux_autostart_desktop_file(tmp_path):
     p.set_autostart(True, ["/usr/bin/python3", "-m", "desktop"])
     text = (tmp_path / "autostart" / "raxe-desktop.desktop").read_text()
     assert "Exec=/usr/bin/python3 -m desktop" in text and p.autostart_enabled()
+    assert "\nTryExec=/usr/bin/python3\n" in text
     p.set_autostart(False, [])
     assert not p.autostart_enabled()
+
+
+def test_linux_autostart_try_exec_names_the_program_unquoted(tmp_path):
+    """TryExec lets a desktop skip the entry once the package is removed; a plain string."""
+    p = LinuxPlatform({}, config_home=tmp_path)
+    p.set_autostart(True, ["/opt/My Apps/raxe-desktop", "--config-dir", "/tmp/a b"])
+    lines = (tmp_path / "autostart" / "raxe-desktop.desktop").read_text().splitlines()
+    assert [line for line in lines if line.startswith("TryExec=")] == ["TryExec=/opt/My Apps/raxe-desktop"]
+    p.set_autostart(True, ["/odd\\dir/new\nline/raxe"])
+    lines = (tmp_path / "autostart" / "raxe-desktop.desktop").read_text().splitlines()
+    assert "TryExec=/odd\\\\dir/new\\nline/raxe" in lines
 
 
 def test_linux_autostart_exec_is_quoted_as_the_desktop_entry_spec_says(tmp_path):
