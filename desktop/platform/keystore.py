@@ -154,10 +154,12 @@ def load_hash_key(
     keychain: while that is unavailable, no key file is made in its place.
     """
     recorded = _recorded(config_dir)
-    if prefer == "file" or (prefer == "auto" and recorded == "file"):
-        found = _from_file(config_dir)
-        _record(config_dir, "file")
-        return found
+    if prefer == "file":
+        # Asked for by name (--key-store file, the smoke test): not recorded, so that a run
+        # with another store does not move the profile off the one it uses.
+        return _from_file(config_dir)
+    if prefer == "auto" and recorded == "file":
+        return _from_file(config_dir)
     try:
         key, name = _keyring_read(config_dir)
         if key is None and recorded is None and _read_file_key(config_dir) is not None:
@@ -168,13 +170,18 @@ def load_hash_key(
         if key is None:  # none yet, or an entry that is not a key: make a new one
             key = _keyring_create(config_dir)
     except _Unavailable as exc:
-        legacy_keychain = recorded is None and profile_in_use and _read_file_key(config_dir) is None
-        if recorded != "keyring" and not legacy_keychain:
-            # No keychain has ever held this profile's key: the key file is its store.
-            found = _from_file(config_dir)
-            _record(config_dir, "file")
-            return found
-        return _keychain_away(config_dir, str(exc))
+        has_file = _read_file_key(config_dir) is not None
+        if recorded == "keyring" or (recorded is None and profile_in_use and not has_file):
+            return _keychain_away(config_dir, str(exc))
+        if recorded is None and has_file:
+            # A profile from before the store was recorded: its key may be this file, or in the
+            # keychain with this file left by an earlier failure. Use the file, as before, and
+            # decide once the keychain can be asked.
+            return _from_file(config_dir)
+        # A new profile (or one the user moved off a key file that is now away): a key file.
+        found = _from_file(config_dir)
+        _record(config_dir, "file")
+        return found
     _record(config_dir, "keyring")
     return HashKey(key, "keyring", f"OS keychain ({name})")
 

@@ -168,8 +168,8 @@ def test_a_damaged_key_file_is_replaced(tmp_path, content):
     assert load_hash_key(tmp_path, "file").key == key.key  # and kept from then on
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    # no temporary file left; beside the key, only the record of where it lives
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hash.key", "hash.key.store"]
+    # no temporary file left, and no record of the store: the file was asked for by name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hash.key"]
 
 
 def test_hash_key_without_keychain_falls_back(tmp_path, monkeypatch):
@@ -288,3 +288,24 @@ def test_an_older_profile_keeps_its_keychain_key_while_the_keychain_is_away(tmp_
     assert not (tmp_path / "hash.key").exists()
     ring.locked = False
     assert load_hash_key(tmp_path, profile_in_use=True).key == first.key
+
+
+def test_a_run_that_asks_for_the_key_file_does_not_move_the_profile(tmp_path, ring):
+    first = load_hash_key(tmp_path)  # the keychain holds the key
+    assert first.backend == "keyring"
+    smoke = load_hash_key(tmp_path, "file")  # --smoke-test / --key-store file on the same profile
+    assert smoke.backend == "file"
+    assert load_hash_key(tmp_path).key == first.key  # the next normal start: the keychain's key
+
+
+def test_an_older_profile_with_a_stray_key_file_is_not_moved_while_the_keychain_is_away(tmp_path, ring):
+    # Before the store was recorded, a keychain that failed once left a key file beside the
+    # keychain's key. A first start with the keychain locked uses the file for the session...
+    real = load_hash_key(tmp_path).key
+    (tmp_path / "hash.key.store").unlink()
+    (tmp_path / "hash.key").write_text("ab" * 32, encoding="ascii")
+    ring.locked = True
+    assert load_hash_key(tmp_path, profile_in_use=True).key == bytes.fromhex("ab" * 32)
+    assert not (tmp_path / "hash.key.store").exists()  # ...without deciding
+    ring.locked = False
+    assert load_hash_key(tmp_path, profile_in_use=True).key == real  # the keychain is asked again
