@@ -467,15 +467,30 @@ class RaxeApp(QObject):
 
     def open_details(self, finding: Finding) -> DetailsWindow:
         win = DetailsWindow(finding)
-        win.clear_clipboard.connect(lambda f, w=win: self._clear_clipboard(f, w))
-        win.replace_redacted.connect(lambda f, w=win: self._replace_redacted(f, w))
-        win.mark_safe.connect(lambda f, w=win: self._mark_safe(f, w))
-        win.stop_category.connect(lambda f, w=win: self._stop_category(f, w))
+        # Bound methods, not lambdas holding the window: a lambda keeps a reference cycle through
+        # the connection that the collector cannot break, so every closed window (and the
+        # copied text its finding holds) stayed in memory. The slots find their window by sender().
+        win.clear_clipboard.connect(self._on_clear_clipboard)
+        win.replace_redacted.connect(self._on_replace_redacted)
+        win.mark_safe.connect(self._on_mark_safe)
+        win.stop_category.connect(self._on_stop_category)
         self._alert_timer.stop()
         self._refresh_state()
         self.events.log("details_opened", request_id=finding.request_id)
         self._keep(win)
         return win
+
+    def _on_clear_clipboard(self, finding: Finding) -> None:
+        self._clear_clipboard(finding, self.sender())
+
+    def _on_replace_redacted(self, finding: Finding) -> None:
+        self._replace_redacted(finding, self.sender())
+
+    def _on_mark_safe(self, finding: Finding) -> None:
+        self._mark_safe(finding, self.sender())
+
+    def _on_stop_category(self, finding: Finding) -> None:
+        self._stop_category(finding, self.sender())
 
     def _clipboard_holds(self, finding: Finding) -> bool:
         """Whether the clipboard still holds the finding's text (or the redacted copy we put
@@ -492,7 +507,18 @@ class RaxeApp(QObject):
         return False
 
     def _changed_since(self, finding: Finding, win: DetailsWindow, action: str, done: str) -> bool:
-        """True (and the user told) when a newer copy replaced the finding's text."""
+        """True (and the user told) when a newer copy replaced the finding's text.
+
+        Selected text (the hotkey, the primary selection) was never the clipboard's content: a
+        redacted copy of it may be put there, but there is nothing of it to clear."""
+        if finding.source in (Source.HOTKEY, Source.SELECTION):
+            if action != "clear_clipboard":
+                return False
+            self.events.log("action_refused", name=action, reason="not_on_clipboard")
+            win.show_status(
+                "This warning is about selected text, not what the clipboard holds; nothing was cleared."
+            )
+            return True
         if self._clipboard_holds(finding):
             return False
         self.events.log("action_refused", name=action, reason="clipboard_changed")
@@ -581,9 +607,12 @@ class RaxeApp(QObject):
             "" if not self.hotkey_reason else f"Hotkey: {self.hotkey_reason}",
             initial=shown,
         )
-        dlg.applied.connect(lambda d=dlg: self._settings_saved(d))
+        dlg.applied.connect(self._on_settings_applied)  # a bound method: see open_details
         self._keep(dlg)
         return dlg
+
+    def _on_settings_applied(self) -> None:
+        self._settings_saved(self.sender())
 
     def _settings_saved(self, dlg: SettingsDialog) -> None:
         self.apply_settings()

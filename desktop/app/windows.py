@@ -117,17 +117,31 @@ class DetailsWindow(QWidget):
         self.btn_redact.setEnabled(can_redact(r))
         self.btn_stop.setEnabled(r.is_threat)
         self.btn_safe.setEnabled(r.is_threat)
-        for btn, sig in (
-            (self.btn_clear, self.clear_clipboard),
-            (self.btn_redact, self.replace_redacted),
-            (self.btn_safe, self.mark_safe),
-            (self.btn_stop, self.stop_category),
+        # Bound methods: a lambda holding self makes a cycle through the connection that the
+        # collector cannot break, and the closed window (with the copied text) would stay.
+        for btn, slot in (
+            (self.btn_clear, self._emit_clear),
+            (self.btn_redact, self._emit_redact),
+            (self.btn_safe, self._emit_safe),
+            (self.btn_stop, self._emit_stop),
         ):
-            btn.clicked.connect(lambda _=False, s=sig: emit(s, self.finding))
+            btn.clicked.connect(slot)
             buttons.addWidget(btn)
         lay.addLayout(buttons)
         self.status_label = plain_label("")
         lay.addWidget(self.status_label)
+
+    def _emit_clear(self) -> None:
+        emit(self.clear_clipboard, self.finding)
+
+    def _emit_redact(self) -> None:
+        emit(self.replace_redacted, self.finding)
+
+    def _emit_safe(self) -> None:
+        emit(self.mark_safe, self.finding)
+
+    def _emit_stop(self) -> None:
+        emit(self.stop_category, self.finding)
 
     def _highlights(self) -> list[QTextEdit.ExtraSelection]:
         out = []

@@ -142,6 +142,47 @@ def test_details_actions_leave_a_newer_copy_alone(qtbot, make_app, clipboard):
     assert "4111 1111 1111 1111" not in clipboard.text() and clipboard.text() != ""
 
 
+def test_a_hotkey_finding_can_be_redacted_onto_the_clipboard_but_not_cleared(qtbot, make_app, clipboard):
+    import dataclasses
+
+    from desktop.app.decisions import Source
+
+    app, env = make_app()
+    clipboard.setText(CARD)
+    wait_event(qtbot, env, "notified", category="pii_exposure")
+    # The same finding as if it came from selected text: the clipboard holds something else.
+    finding = dataclasses.replace(app.findings.latest(), source=Source.HOTKEY)
+    clipboard.setText("what the user had copied before")
+    win = app.open_details(finding)
+    win.btn_clear.click()
+    assert clipboard.text() == "what the user had copied before"
+    assert "selected text" in win.status_label.text()
+    win.btn_redact.click()
+    qtbot.waitUntil(lambda: win.status_label.text() == REDACTED, timeout=5000)
+    assert "4111 1111 1111 1111" not in clipboard.text() and "1111" in clipboard.text()
+
+
+def test_closed_windows_and_dialogs_are_freed(qtbot, make_app, clipboard):
+    import gc
+    import weakref
+
+    app, env = make_app()
+    clipboard.setText(CARD)
+    wait_event(qtbot, env, "notified", category="pii_exposure")
+    refs = []
+    for _ in range(2):
+        for win in (app.open_details(app.findings.latest()), app.open_settings()):
+            refs.append(weakref.ref(win))
+            win.close()
+            del win
+    app.windows = [w for w in app.windows if w.isVisible()]
+    gc.collect()
+    qtbot.wait(50)
+    gc.collect()
+    # A closed Details window holds the copied text: it must not stay in memory.
+    assert [r() for r in refs] == [None] * len(refs)
+
+
 def test_masking_runs_on_the_worker_and_says_so(qtbot, make_app, clipboard):
     app, env = make_app()
     clipboard.setText(CARD)
