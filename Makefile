@@ -8,9 +8,11 @@ PIP ?= $(PYTHON) -m pip
 
 .PHONY: venv install install-dev system-deps runtime-deps run test lint bench installer model
 
+# A venv whose pip is missing was left by a failed `python3 -m venv` (Debian without
+# python3-venv creates bin/python before ensurepip fails): made again.
 venv:
-ifeq ($(PYTHON),$(VENV)/bin/python)
-	@test -x $(PYTHON) || $(PYTHON_BOOT) -m venv $(VENV)
+ifeq ($(abspath $(PYTHON)),$(abspath $(VENV)/bin/python))
+	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON_BOOT) -m venv $(VENV) || { rm -rf $(VENV); echo "make: could not create $(VENV) (on Debian/Ubuntu: apt install python3-venv)" >&2; exit 1; }; }
 endif
 
 install: venv
@@ -30,7 +32,7 @@ run: runtime-deps install
 	$(PYTHON) -m desktop
 
 # Through $(PYTHON), so that a venv that is not activated still finds its tools.
-lint:
+lint: venv
 	$(PYTHON) -m ruff check desktop models tests installer
 	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 
@@ -56,7 +58,7 @@ MODEL_WORK ?= models/training/out
 # PYTHONHASHSEED=0: Faker's it_IT city list follows str hashing (see build_dataset.py).
 TEACHER = $(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --keep-layers "" --epochs 3 \
 	--eval-every 600 --max-val 2500 --patience 4 --save-logits
-model:
+model: venv
 	PYTHONHASHSEED=0 $(PYTHON) -m models.training.build_dataset --data-dir $(DATA_DIR) --out $(MODEL_WORK)/data --card models/training/DATASET.md
 	$(TEACHER) --out $(MODEL_WORK)/teacherA --lr 5e-5 --batch-size 32 --seed 13
 	$(TEACHER) --out $(MODEL_WORK)/teacherB --lr 1e-4 --batch-size 64 --seed 7

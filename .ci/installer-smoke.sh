@@ -14,7 +14,8 @@
 # library and uses python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ]; then
+# A .venv without pip was left by a failed `python3 -m venv` (no python3-venv): not used.
+if [ -z "${PYTHON:-}" ] && .venv/bin/python -m pip --version >/dev/null 2>&1; then
   PYTHON=.venv/bin/python
 fi
 
@@ -31,7 +32,8 @@ fi
 
 if [ -z "${PYTHON:-}" ]; then
   echo "installer-smoke: creating .venv (python3 -m venv .venv)" >&2
-  python3 -m venv .venv
+  rm -rf .venv
+  python3 -m venv .venv || { rm -rf .venv; echo "installer-smoke: python3 -m venv failed (apt install python3-venv)" >&2; exit 2; }
   PYTHON=.venv/bin/python
 fi
 # dev: pytest and pytest-qt, which run the slow installer tests below.
