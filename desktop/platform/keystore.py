@@ -142,6 +142,13 @@ KEYCHAIN_AWAY = (
 )
 
 
+KEY_REPLACED = (
+    "RAXE's hashing key was not found in the OS keychain ({name}): it was deleted, or another "
+    "keychain answers now. A new key was made, so \u201cMark as safe\u201d entries and the "
+    "detection history from before will not match new texts."
+)
+
+
 def load_hash_key(
     config_dir: Path, prefer: str = "auto", *, profile_in_use: bool = False
 ) -> HashKey:
@@ -167,8 +174,11 @@ def load_hash_key(
             found = _from_file(config_dir)
             _record(config_dir, "file")
             return found
+        notice = ""
         if key is None:  # none yet, or an entry that is not a key: make a new one
             key = _keyring_create(config_dir)
+            if recorded == "keyring":  # it was there: deleted, or another keychain answers now
+                notice = KEY_REPLACED.format(name=name)
     except _Unavailable as exc:
         has_file = _read_file_key(config_dir) is not None
         if recorded == "keyring" or (recorded is None and profile_in_use and not has_file):
@@ -183,7 +193,7 @@ def load_hash_key(
         _record(config_dir, "file")
         return found
     _record(config_dir, "keyring")
-    return HashKey(key, "keyring", f"OS keychain ({name})")
+    return HashKey(key, "keyring", f"OS keychain ({name})", notice)
 
 
 def _keychain_away(config_dir: Path, why: str) -> HashKey:

@@ -309,3 +309,13 @@ def test_an_older_profile_with_a_stray_key_file_is_not_moved_while_the_keychain_
     assert not (tmp_path / "hash.key.store").exists()  # ...without deciding
     ring.locked = False
     assert load_hash_key(tmp_path, profile_in_use=True).key == real  # the keychain is asked again
+
+
+def test_a_keychain_key_that_disappeared_is_replaced_and_told(tmp_path, ring):
+    first = load_hash_key(tmp_path)
+    assert first.notice == ""
+    ring.store.clear()  # the entry was deleted (or another keychain answers)
+    second = load_hash_key(tmp_path)
+    assert second.backend == "keyring" and second.key != first.key
+    assert "was not found in the OS keychain" in second.notice
+    assert load_hash_key(tmp_path).notice == ""  # told once: the new key is found from then on
