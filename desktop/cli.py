@@ -370,7 +370,10 @@ def format_result(result: DetectionResult) -> str:
             f"confidence {result.confidence:.2f}"
         )
     else:
-        head = f"CLEAN   {name}, confidence {result.confidence:.2f}"
+        # A benign probability under 0.5 (no class reached its threshold either) or the rules'
+        # 0.5 says nothing useful: only a confident model gets its figure printed.
+        sure = result.mode != "rules-only" and result.confidence >= 0.5
+        head = f"CLEAN   {name}" + (f", confidence {result.confidence:.2f}" if sure else "")
     lines = [head, f"  {result.explanation}"]
     if result.evidence:
         lines.append("Evidence:")

@@ -504,6 +504,12 @@ def _check_password(m: re.Match[str], text: str) -> Hit | None:
     quoted = m.group(2) is not None or m.group(3) is not None
     group = 2 if m.group(2) is not None else 3 if m.group(3) is not None else 4
     value = m.group(group)
+    end = m.end(group)
+    if not quoted:
+        # "(password=hunter2)": a closing bracket with no opener in the value ends the sentence
+        # around it, not the value.
+        while value and value[-1] in ")]}" and value.count(value[-1]) > value.count("([{"[")]}".index(value[-1])]):
+            value, end = value[:-1], end - 1
     if _is_placeholder(value):
         return None
     if not quoted:
@@ -514,7 +520,7 @@ def _check_password(m: re.Match[str], text: str) -> Hit | None:
             return None
         if m.group(1) == ":" and not any(not c.isalpha() for c in value):
             return None
-    return _demote(Hit(m.start(group), m.end(group)), text, m.start(group), m.end(group), value)
+    return _demote(Hit(m.start(group), end), text, m.start(group), end, value)
 
 
 _CONN_STRING = _re(

@@ -319,3 +319,8 @@ def test_a_threat_decides_the_status_beside_a_failed_scan(tmp_path, monkeypatch,
     args = ["scan", "--rules-only", "-f", str(tmp_path / "a.txt"), "-f", str(tmp_path / "b.txt")]
     assert main(args) == ExitCode.THREAT
     assert main(["scan", "--rules-only", "-f", str(tmp_path / "b.txt")]) == ExitCode.ERROR
+
+
+def test_a_clean_verdict_prints_a_confidence_only_when_it_means_something(capsys):
+    main(["scan", "--rules-only", "hello there"])
+    assert capsys.readouterr().out.splitlines()[0].rstrip() == "CLEAN   Benign"

@@ -721,3 +721,12 @@ def test_decimal_comma_in_a_semicolon_or_tab_separated_line_is_not_a_card(text: 
 
 def test_card_after_a_numeric_csv_field_is_found() -> None:
     only("id,card\n1,4532015112830366", "pii.payment_card")
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("(password=hunter2x)", "hunter2x"), ("Use [token=abc123def456] here", "abc123def456"), ("{pwd=S3cret!x}", "S3cret!x")],
+)
+def test_a_closing_bracket_after_a_secret_is_not_part_of_it(text: str, value: str) -> None:
+    e = only(text, "secret.password_assignment")
+    assert text[e.start : e.end] == value
