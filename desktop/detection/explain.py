@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from desktop.detection.categories import CATEGORY_INFO, Category, Severity
-from desktop.detection.policy import MODEL_RULE_ID
+from desktop.detection.policy import HIDDEN_ESCALATION, MODEL_RULE_ID
 from desktop.detection.types import DetectionResult, Evidence, HiddenLayer
 
 #: Characters of text searched for technique cues (they are cheap, but bounded).
@@ -493,4 +493,9 @@ def _evidence_line(e: Evidence, layers: Sequence[HiddenLayer]) -> str:
         label = CATEGORY_INFO[e.category].display_name.lower()
         return f"model: {label} score {e.confidence:.2f} at {where}{excerpt}"
     sev = f" [{e.severity.label}]" if e.severity > Severity.NONE else ""
+    if e.source == "hidden" and not (e.rule_id or "").startswith("hidden.") and sev:
+        # A rule match inside hidden content counts HIDDEN_ESCALATION levels worse (policy).
+        raised = Severity(min(int(Severity.CRITICAL), int(e.severity) + HIDDEN_ESCALATION))
+        if raised != e.severity:
+            sev = f" [{e.severity.label}, {raised.label} as it was hidden]"
     return f"{e.message.rstrip('.')}{sev} at {where}{excerpt}"
