@@ -219,12 +219,11 @@ def _reconfigure(stream: IO[str]) -> None:
 def _decode(data: bytes, name: str) -> str:
     """UTF-8 (with or without a byte-order mark), or UTF-16 with its byte-order mark (what
     Windows Notepad calls "Unicode")."""
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     try:
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
+        return data.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as exc:
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if utf16:
             raise InputError(f"{name} is not valid UTF-16 text (offset {exc.start})") from None
         raise InputError(
             f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"

@@ -485,15 +485,15 @@ def _leet_layers(text: str, budget: _Budget) -> list[HiddenLayer]:
     rarely that dense in a line."""
     layers: list[HiddenLayer] = []
     text = text[:_LEET_SCAN_CHARS]
-    first_word = _LEET_WORD.search(text)
-    if first_word is None or not any(_is_leet(m.group()) for m in _LEET_WORD.finditer(text)):
+    first = next((m for m in _LEET_WORD.finditer(text) if _is_leet(m.group())), None)
+    if first is None:
         return layers
     start = 0
     for line in text.splitlines(keepends=True):
         end = start + len(line)
         if budget.layers <= 0:
             break
-        if len(line) > _LEET_MAX_LINE or end <= first_word.start():
+        if len(line) > _LEET_MAX_LINE or end <= first.start():  # lines before the first leet word
             start = end
             continue
         leet = [m for m in _LEET_WORD.finditer(line) if _is_leet(m.group())]
@@ -502,11 +502,11 @@ def _leet_layers(text: str, budget: _Budget) -> list[HiddenLayer]:
             and len(leet) >= _LEET_MIN_SHARE * len(_LEET_ANY_WORD.findall(line))
             and any(_DIGIT_INSIDE.search(m.group()) for m in leet)
         ):
-            first, last = leet[0].start(), leet[-1].end()
-            decoded = line[first:last].translate(_LEET_TABLE)
+            a, b = leet[0].start(), leet[-1].end()
+            decoded = line[a:b].translate(_LEET_TABLE)
             if decoded not in budget.seen and budget.take(decoded):
                 budget.seen.add(decoded)
-                layers.append(HiddenLayer("leetspeak", start + first, start + last, decoded))
+                layers.append(HiddenLayer("leetspeak", start + a, start + b, decoded))
         start = end
     return layers
 
