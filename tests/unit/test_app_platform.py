@@ -11,8 +11,6 @@ import sys
 import time
 
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked
 
 from desktop.platform import current
 from desktop.platform.base import Platform
@@ -193,44 +191,6 @@ def test_windows_prepare_process_loads_onnxruntime_and_tolerates_no_shell32(monk
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keychain in memory, registered with ``keyring.set_keyring`` (keyring's own way to
-    plug in a back end); ``locked`` makes every call fail as a locked Secret Service does."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.store = {}
-        self.locked = False
-
-    def _check(self):
-        if self.locked:
-            raise KeyringLocked("the collection is locked")
-
-    def get_password(self, service, username):
-        self._check()
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self._check()
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self._check()
-        self.store.pop((service, username), None)
-
-
-@pytest.fixture
-def ring():
-    import keyring
-
-    ring, previous = MemoryKeyring(), keyring.get_keyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
 
 
 def test_a_damaged_keychain_entry_is_replaced(tmp_path, ring):
