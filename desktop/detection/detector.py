@@ -33,7 +33,7 @@ from desktop.detection.model import (
     WindowScores,
     without_surrogates,
 )
-from desktop.detection.normalize import fold_with_offsets, normalize
+from desktop.detection.normalize import IN_PLACE_LAYERS, fold_with_offsets, normalize
 from desktop.detection.paths import default_model_dir
 from desktop.detection.policy import MODEL_RULE_ID, POLICY, Verdict, fuse, thresholds_from
 from desktop.detection.rules import redact, scan_rules
@@ -61,8 +61,6 @@ NEAR_MISS_FLOOR = 0.5
 EXCERPT_CHARS = 80
 #: Characters past the excerpt that are masked with it (see ``_excerpt``).
 EXCERPT_MARGIN = 512
-#: Hidden layers that the clean-up spells out in place (" decoded "), not appended.
-IN_PLACE_LAYERS = frozenset({"tag_chars", "variation_selectors"})
 #: Characters of a decoded hidden layer kept in the result, masked (``hidden_content``).
 HIDDEN_SHOWN_CHARS = 2_000
 

@@ -112,6 +112,8 @@ _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}(?![0-9A-Fa-f])")
 _HEX_ESCAPED = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){8,}")
 _URL_TOKEN = re.compile(r"(?<!\S)\S*%[0-9A-Fa-f]{2}\S*")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+#: Hidden layers spelled out in place in the body (" decoded "); the others are appended.
+IN_PLACE_LAYERS = frozenset({"tag_chars", "variation_selectors"})
 #: Leetspeak: digits for letters ("1gn0r3 4ll pr3v10u5 1n5truct10n5").
 _LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
 _LEET_ANY_WORD = re.compile(r"[A-Za-z0-9]+")
@@ -204,7 +206,7 @@ def normalize(
     extra: list[str] = []
     room = max_decoded_bytes
     for layer in layers:
-        if layer.kind in ("tag_chars", "variation_selectors"):
+        if layer.kind in IN_PLACE_LAYERS:
             continue
         piece = "\n" + _clean_body(layer.decoded, None)
         if len(piece) > room:
