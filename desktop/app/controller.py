@@ -214,8 +214,8 @@ class RaxeApp(QObject):
         )
         self.watcher.max_chars = max(1, min(int(s.get("scan/max_chars")), DETECTOR_MAX_CHARS))
         self.notifier.style = s.get("notify/style")
-        self.notifier.duration_s = int(s.get("notify/duration_s"))
-        self.notifier.limiter.burst = max(1, int(s.get("notify/burst")))
+        self.notifier.duration_s = int(s.get("notify/duration_s"))  # bounded by the setting
+        self.notifier.limiter.burst = int(s.get("notify/burst"))
         self.policies = s.policies()
         combo = s.get("hotkey/combo")
         if self.env.hotkey and s.get("hotkey/enabled"):
@@ -430,7 +430,7 @@ class RaxeApp(QObject):
                 req.total_chars,
             )
             self.findings.add(finding)
-            self.notifier.notify(finding)
+            self._notify(finding)
         if (
             result.is_threat
             and decision.action in (Action.NOTIFY, Action.RECORD)
@@ -452,6 +452,16 @@ class RaxeApp(QObject):
                 None,
             )
         self._refresh_state()
+
+    def _notify(self, finding: Finding) -> None:
+        """Show the warning; a failure to show it is logged by type and never stops the
+        history write or the next warning."""
+        try:
+            self.notifier.notify(finding)
+        except Exception as exc:  # noqa: BLE001 - the scan's record must still be written
+            self.events.log(
+                "notify_failed", request_id=finding.request_id, error=type(exc).__name__
+            )
 
     def _on_shown(self, channel: str, finding: Finding) -> None:
         if finding.result.is_threat and not finding.decision.answer_clean:

@@ -14,6 +14,7 @@ from desktop.app.decisions import RateLimiter
 from desktop.app.eventlog import EventLog
 from desktop.app.findings import Finding
 from desktop.app.qtcompat import emit
+from desktop.app.settings import MAX_NOTIFY_S
 from desktop.app.windows import FallbackPopup
 from desktop.detection.categories import Severity
 
@@ -66,6 +67,10 @@ class Notifier(QObject):
         if tray is not None:
             tray.messageClicked.connect(self._tray_clicked)
 
+    def duration_ms(self) -> int:
+        """How long a message stays, bounded (Qt's timers take a 32-bit count of ms)."""
+        return max(1, min(int(self.duration_s), MAX_NOTIFY_S)) * 1000
+
     def channel(self) -> str:
         tray_ok = (
             self.tray is not None
@@ -100,9 +105,9 @@ class Notifier(QObject):
                 else QSystemTrayIcon.MessageIcon.Warning
             )
             self._last_tray = finding
-            self.tray.showMessage(tray_safe(title), tray_safe(body), icon, self.duration_s * 1000)
+            self.tray.showMessage(tray_safe(title), tray_safe(body), icon, self.duration_ms())
         else:
-            popup = FallbackPopup(finding, self.duration_s * 1000, title=title, body=body)
+            popup = FallbackPopup(finding, self.duration_ms(), title=title, body=body)
             popup.details_requested.connect(self.details_requested)
             popup.destroyed.connect(lambda *_, p=popup: self._forget(p))
             self.popups.append(popup)
@@ -131,9 +136,9 @@ class Notifier(QObject):
                 else QSystemTrayIcon.MessageIcon.Information
             )
             self._last_tray = None
-            self.tray.showMessage(tray_safe(title), tray_safe(body), icon, self.duration_s * 1000)
+            self.tray.showMessage(tray_safe(title), tray_safe(body), icon, self.duration_ms())
         else:
-            popup = FallbackPopup(None, self.duration_s * 1000, title=title, body=body)
+            popup = FallbackPopup(None, self.duration_ms(), title=title, body=body)
             popup.destroyed.connect(lambda *_, p=popup: self._forget(p))
             self.popups.append(popup)
             popup.show_at_corner()

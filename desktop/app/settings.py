@@ -24,9 +24,14 @@ class Setting:
     type: type
     doc: str
     choices: tuple[str, ...] = ()
+    #: Lowest and highest value an int setting takes; a stored value outside is clamped
+    #: (settings.ini may be edited by hand).
+    bounds: tuple[int, int] | None = None
 
 
 ACTIONS = tuple(a.value for a in Action)
+#: The longest a notification stays (seconds): Qt's timers take a 32-bit count of milliseconds.
+MAX_NOTIFY_S = 3600
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("monitor/clipboard", True, bool, "Scan text copied to the clipboard"),
@@ -35,12 +40,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "hotkey/combo", DEFAULT_HOTKEY, str, "Hotkey (pynput syntax, e.g. <ctrl>+<alt>+<shift>+r)"
     ),
-    Setting("notify/duration_s", 10, int, "How long a notification stays on screen (seconds)"),
+    Setting(
+        "notify/duration_s",
+        10,
+        int,
+        "How long a notification stays on screen (seconds)",
+        bounds=(1, MAX_NOTIFY_S),
+    ),
     Setting("notify/style", "auto", str, "Notification style", ("auto", "tray", "popup")),
-    Setting("notify/burst", 3, int, "At most this many notifications per 30 seconds"),
+    Setting(
+        "notify/burst", 3, int, "At most this many notifications per 30 seconds", bounds=(1, 100)
+    ),
     Setting("scan/max_chars", DEFAULT_MAX_CHARS, int, "Most characters scanned from one copy"),
     Setting("startup/at_login", False, bool, "Start RAXE Desktop when you log in"),
-    Setting("history/retention_days", 30, int, "Keep detection history for this many days"),
+    Setting(
+        "history/retention_days",
+        30,
+        int,
+        "Keep detection history for this many days",
+        bounds=(0, 3650),
+    ),
     Setting(
         "history/redacted_previews",
         False,
@@ -86,6 +105,9 @@ def _coerce(setting: Setting, raw: Any) -> Any:
         return setting.default
     if setting.choices and value not in setting.choices:
         return setting.default
+    if setting.bounds is not None:
+        low, high = setting.bounds
+        value = max(low, min(value, high))
     return value
 
 

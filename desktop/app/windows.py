@@ -39,14 +39,17 @@ from PySide6.QtWidgets import (
 from desktop.app.findings import Finding, can_redact
 from desktop.app.history import History
 from desktop.app.qtcompat import emit
-from desktop.app.settings import SETTINGS, Settings
+from desktop.app.settings import MAX_NOTIFY_S, SETTINGS, Settings
 from desktop.detection.categories import THREAT_CATEGORIES
 from desktop.detection.detector import DEFAULT_MAX_CHARS as DETECTOR_MAX_CHARS
 from desktop.detection.model import without_surrogates
 
 HIGHLIGHT = QColor(255, 196, 0, 140)
-#: Bounds of integer settings that have them: the detector reads no more than its own limit.
-INT_RANGES = {"scan/max_chars": (1, DETECTOR_MAX_CHARS)}
+#: Bounds of the integer settings: those declared with the setting, and the detector reads
+#: no more than its own limit.
+INT_RANGES = {s.key: s.bounds for s in SETTINGS if s.bounds is not None} | {
+    "scan/max_chars": (1, DETECTOR_MAX_CHARS)
+}
 
 
 def plain_label(text: str = "", *, wrap: bool = True, bold: bool = False) -> QLabel:
@@ -390,8 +393,8 @@ class FallbackPopup(QWidget):
         lay.addLayout(row)
         self.setFixedWidth(380)
         self.adjustSize()
-        if duration_ms > 0:
-            QTimer.singleShot(duration_ms, self.close)
+        if duration_ms > 0:  # bounded: a hand-edited setting must not overflow Qt's timer
+            QTimer.singleShot(min(duration_ms, MAX_NOTIFY_S * 1000), self.close)
 
     def show_at_corner(self) -> None:
         screen = QGuiApplication.primaryScreen()

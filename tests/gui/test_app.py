@@ -306,6 +306,32 @@ def test_a_locked_history_does_not_hold_back_the_warning(qtbot, make_app, clipbo
     assert [e.category for e in app.history.entries()] == ["jailbreak"]
 
 
+def test_a_huge_notification_duration_still_warns_and_records(
+    qtbot, make_app, clipboard, tmp_path
+):
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    (profile / "settings.ini").write_text("[notify]\nduration_s=3000000\nstyle=popup\n")
+    app, env = make_app()
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "notified", category="jailbreak")
+    assert [e.category for e in app.history.entries()] == ["jailbreak"]
+
+
+def test_a_notification_that_fails_never_skips_the_history(qtbot, make_app, clipboard, monkeypatch):
+    app, env = make_app()
+
+    def broken(finding):
+        raise OverflowError("Python int too large to convert to C int")
+
+    monkeypatch.setattr(app.notifier, "notify", broken)
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "notify_failed", error="OverflowError")
+    clipboard.setText(CARD)
+    qtbot.waitUntil(lambda: len(app.history.entries()) == 2, timeout=5000)
+    assert [e.category for e in app.history.entries()] == ["pii_exposure", "jailbreak"]
+
+
 def test_a_history_that_refuses_writes_still_warns(qtbot, make_app, clipboard):
     app, env = make_app()
     app.history._db.execute("PRAGMA query_only = ON")  # every write fails, as on a read-only disk

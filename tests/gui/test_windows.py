@@ -14,7 +14,7 @@ from desktop.app.eventlog import EventLog
 from desktop.app.findings import Finding, redacted_copy
 from desktop.app.history import History
 from desktop.app.notifier import Notifier, choose_channel
-from desktop.app.settings import SETTINGS, Settings
+from desktop.app.settings import BY_KEY, MAX_NOTIFY_S, SETTINGS, Settings
 from desktop.app.windows import DetailsWindow, HistoryWindow, SettingsDialog
 from desktop.detection.categories import Category
 from tests.gui.helpers import FakeDetector
@@ -116,6 +116,27 @@ def test_settings_round_trip(tmp_path, qapp):
     assert again.policies()[Category.JAILBREAK].action is Action.IGNORE
     assert again.get("notify/style") == "auto"
     assert all(x.doc and x.type is type(x.default) for x in SETTINGS)
+
+
+def test_int_settings_are_bounded_even_when_edited_by_hand(tmp_path, qapp):
+    (tmp_path / "settings.ini").write_text(
+        "[notify]\nduration_s=100000000\nburst=0\n[history]\nretention_days=-5\n"
+    )
+    s = Settings(tmp_path)
+    assert s.get("notify/duration_s") == MAX_NOTIFY_S
+    assert s.get("notify/burst") == 1 and s.get("history/retention_days") == 0
+    dlg = SettingsDialog(s, "key")
+    for key in ("notify/duration_s", "notify/burst", "history/retention_days"):
+        assert (dlg.widgets[key].minimum(), dlg.widgets[key].maximum()) == BY_KEY[key].bounds
+    dlg.close()
+
+
+def test_a_huge_duration_does_not_overflow_the_notifier(qtbot):
+    notifier = Notifier(None, Recorder(), platform_name="linux", duration_s=100_000_000)
+    assert notifier.notify(finding()) == "popup"  # no OverflowError from Qt's timer
+    assert notifier.say("title", "body") == "popup"
+    for popup in list(notifier.popups):
+        popup.close()
 
 
 def test_settings_dialog_saves_and_says_where_the_key_is(qtbot, tmp_path):
