@@ -45,6 +45,9 @@ from desktop.detection.detector import DEFAULT_MAX_CHARS as DETECTOR_MAX_CHARS
 from desktop.detection.model import without_surrogates
 
 HIGHLIGHT = QColor(255, 196, 0, 140)
+#: Most characters a text view shows: wrapping a long unbroken line takes time quadratic in
+#: its length (20,000 characters lay out in well under a second; a million, minutes).
+SHOWN_MAX_CHARS = 20_000
 #: Bounds of the integer settings: those declared with the setting, and the detector reads
 #: no more than its own limit.
 INT_RANGES = {s.key: s.bounds for s in SETTINGS if s.bounds is not None} | {
@@ -95,7 +98,17 @@ class DetailsWindow(QWidget):
         self.scanned_label.setVisible(finding.partly_scanned)
         lay.addWidget(self.scanned_label)
         lay.addWidget(plain_label("Text (evidence highlighted):", bold=True))
-        shown, self._to_shown = display_text(finding.text)
+        # Laying out a long unbroken line takes time quadratic in its length: only a bounded
+        # slice is shown, the one around the first evidence, and the user is told so.
+        n = len(finding.text)
+        first = min((e.start for e in r.evidence if 0 <= e.start < e.end <= n), default=0)
+        self.shown_span = shown_span(n, first)
+        start, end = self.shown_span
+        shown, to_shown = display_text(finding.text[start:end])
+        self._to_shown = lambda index: to_shown(index - start)
+        self.shown_note = plain_label(shown_note(start, end, n))
+        self.shown_note.setVisible((start, end) != (0, n))
+        lay.addWidget(self.shown_note)
         self.text_view = readonly_text(shown)
         self.text_view.setExtraSelections(self._highlights())
         lay.addWidget(self.text_view, 3)
@@ -104,12 +117,12 @@ class DetailsWindow(QWidget):
         )
         if details:
             lay.addWidget(plain_label("Details:", bold=True))
-            self.details_view = readonly_text(details)
+            self.details_view = readonly_text(bounded(details))
             lay.addWidget(self.details_view, 2)
         if r.hidden_content:
             lay.addWidget(plain_label("Decoded hidden content:", bold=True))
             self.hidden_view = readonly_text(
-                "\n\n".join(f"[{h.kind}] {h.decoded}" for h in r.hidden_content)
+                bounded("\n\n".join(f"[{h.kind}] {h.decoded}" for h in r.hidden_content))
             )
             lay.addWidget(self.hidden_view, 1)
         buttons = QHBoxLayout()
@@ -149,15 +162,19 @@ class DetailsWindow(QWidget):
     def _highlights(self) -> list[QTextEdit.ExtraSelection]:
         out = []
         n = len(self.finding.text)
+        low, high = self.shown_span
         fmt = QTextCharFormat()
         fmt.setBackground(HIGHLIGHT)
         for e in self.finding.result.evidence:
             if not (0 <= e.start < e.end <= n):
                 continue
+            start, end = max(e.start, low), min(e.end, high)  # the part that is shown
+            if start >= end:
+                continue
             sel = QTextEdit.ExtraSelection()
             cursor = QTextCursor(self.text_view.document())
-            cursor.setPosition(self._to_shown(e.start))
-            cursor.setPosition(self._to_shown(e.end), QTextCursor.MoveMode.KeepAnchor)
+            cursor.setPosition(self._to_shown(start))
+            cursor.setPosition(self._to_shown(end), QTextCursor.MoveMode.KeepAnchor)
             sel.cursor = cursor
             sel.format = fmt
             out.append(sel)
@@ -165,6 +182,33 @@ class DetailsWindow(QWidget):
 
     def show_status(self, text: str) -> None:
         self.status_label.setText(text)
+
+
+def shown_span(
+    length: int, first_evidence: int = 0, limit: int = SHOWN_MAX_CHARS
+) -> tuple[int, int]:
+    """The slice ``[start, end)`` of a text of ``length`` characters that the Details window
+    shows: all of it up to ``limit``; else ``limit`` characters from the start, or, when the
+    first evidence lies beyond them, from a little before it."""
+    if length <= limit:
+        return 0, length
+    start = 0 if first_evidence < limit - limit // 4 else first_evidence - limit // 4
+    start = min(start, length - limit)
+    return start, start + limit
+
+
+def shown_note(start: int, end: int, length: int) -> str:
+    return (
+        f"The text is too long to show in full: showing characters {start + 1:,}–{end:,} "
+        f"of {length:,}."
+    )
+
+
+def bounded(text: str, limit: int = SHOWN_MAX_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how many more there were."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit:,} more characters not shown)"
 
 
 def display_text(text: str) -> tuple[str, Callable[[int], int]]:

@@ -15,7 +15,7 @@ from desktop.app.findings import Finding, redacted_copy
 from desktop.app.history import History
 from desktop.app.notifier import Notifier, choose_channel
 from desktop.app.settings import BY_KEY, MAX_NOTIFY_S, SETTINGS, Settings
-from desktop.app.windows import DetailsWindow, HistoryWindow, SettingsDialog
+from desktop.app.windows import SHOWN_MAX_CHARS, DetailsWindow, HistoryWindow, SettingsDialog
 from desktop.detection.categories import Category
 from tests.gui.helpers import FakeDetector
 
@@ -83,6 +83,39 @@ def test_details_window_shows_markup_literally(qtbot):
     assert win.btn_redact.isEnabled()
     with qtbot.waitSignal(win.mark_safe, timeout=1000):
         win.btn_safe.click()
+
+
+def test_details_window_shows_a_bounded_slice_of_a_long_unbroken_text(qtbot):
+    text = "DAN " + "x" * 999_990
+    win = DetailsWindow(finding(text))
+    qtbot.addWidget(win)
+    # Laying out a million unbroken characters takes minutes: only a slice is in the view.
+    assert win.text_view.document().characterCount() <= SHOWN_MAX_CHARS + 1
+    assert win.text_view.toPlainText() == text[:SHOWN_MAX_CHARS]
+    assert not win.shown_note.isHidden()
+    assert win.shown_note.text() == (
+        "The text is too long to show in full: showing characters 1–20,000 of 999,994."
+    )
+    assert {s.cursor.selectedText() for s in win.text_view.extraSelections()} == {"DAN"}
+
+
+def test_details_window_slice_holds_evidence_far_into_the_text(qtbot):
+    card = "4111 1111 1111 1111"
+    text = "a" * 400_000 + " " + card + " " + "b" * 400_000
+    win = DetailsWindow(finding(text))
+    qtbot.addWidget(win)
+    start, end = win.shown_span
+    assert end - start == SHOWN_MAX_CHARS and start < 400_001 < end
+    assert len(win.text_view.toPlainText()) == SHOWN_MAX_CHARS
+    assert {s.cursor.selectedText() for s in win.text_view.extraSelections()} == {card}
+    assert f"showing characters {start + 1:,}–{end:,} of {len(text):,}" in win.shown_note.text()
+    assert len(win.details_view.toPlainText()) <= SHOWN_MAX_CHARS + 100
+
+
+def test_details_window_shows_a_short_text_whole_without_a_note(qtbot):
+    win = DetailsWindow(finding())
+    qtbot.addWidget(win)
+    assert win.shown_span == (0, len(MARKUP)) and win.shown_note.isHidden()
 
 
 def test_details_window_with_markup_explanation(qtbot):
