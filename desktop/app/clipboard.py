@@ -180,8 +180,9 @@ class ClipboardWatcher(QObject):
             return
         if kind is not ChangeKind.NORMAL:
             emit(self.skipped, kind.value, source.value)
-            if kind is not ChangeKind.UNCHANGED:
-                self._pending[source] = None  # the newest state wins, even when not scannable
+            # The newest state wins, even when it is not scanned: a text copied just before
+            # it, still waiting out the debounce, is no longer what the clipboard holds.
+            self._pending[source] = None
             return
         assert sample is not None
         self._pending[source] = Sample(
