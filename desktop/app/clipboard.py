@@ -8,7 +8,6 @@ Bursts are folded by a single-shot timer: the newest change wins, nothing queues
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +24,9 @@ from desktop.app.decisions import (
 )
 from desktop.app.qtcompat import emit
 from desktop.platform import Platform
+
+#: How long a mark of our own write waits for the change it announces (seconds).
+OWN_WRITE_TTL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class ClipboardWatcher(QObject):
         self.max_chars = max_chars
         self._clock = clock
         self.recent = RecentHashes()
-        self._own: deque[str] = deque(maxlen=8)
+        #: Keyed hash -> when (clock) the mark lapses: texts we are about to put there.
+        self._own: dict[str, float] = {}
         self._pending: dict[Source, Sample | None] = {}
         self._ignore_next = False
         self.watch_clipboard = True
@@ -120,9 +123,13 @@ class ClipboardWatcher(QObject):
     def register_own(self, text: str) -> None:
         """The clipboard is about to hold ``text`` by our own doing: do not scan that change.
 
+        The mark is used up by that one change and lapses after ``OWN_WRITE_TTL_S`` when no
+        change comes: the same text copied later by the user is scanned as any other.
         Hashed over the same cut as a change is (``max_chars``), or a long text would not
         be recognised."""
-        self._own.append(self._hasher(bound_text(text, self.max_chars)[0]))
+        now = self._clock()
+        self._own = {h: until for h, until in self._own.items() if until > now}
+        self._own[self._hasher(bound_text(text, self.max_chars)[0])] = now + OWN_WRITE_TTL_S
 
     def write_text(self, text: str) -> None:
         """Put text on the clipboard ourselves; the resulting change is not scanned."""
@@ -164,14 +171,17 @@ class ClipboardWatcher(QObject):
             self._cb.mimeData(mode), self._platform, self._hasher, self.max_chars
         )
         if kind is ChangeKind.NORMAL:
+            now = self._clock()
             kind = classify_change(
                 secret=False,
                 has_text=True,
                 text_hash=digest,
-                own_writes=self._own,
+                own_writes=[h for h, until in self._own.items() if until > now],
                 recent=self.recent,
-                now=self._clock(),
+                now=now,
             )
+            if kind is ChangeKind.OWN_WRITE:
+                del self._own[digest]  # one change per mark
         if kind is ChangeKind.NORMAL and source is Source.CLIPBOARD and self._ignore_next:
             self._ignore_next = False
             emit(self.skipped, "ignored_by_user", source.value)

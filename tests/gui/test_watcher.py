@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QClipboard, QImage
 
-from desktop.app.clipboard import ClipboardWatcher
+from desktop.app.clipboard import OWN_WRITE_TTL_S, ClipboardWatcher
 from desktop.app.decisions import Source, keyed_hash
 from desktop.platform.linux import LinuxPlatform
 
@@ -80,6 +80,29 @@ def test_a_repeat_copied_within_the_debounce_supersedes_the_text_before_it(qtbot
     clipboard.setText("harmless A")  # within the debounce: the clipboard holds A again
     qtbot.wait(150)
     assert [s.text for s in samples] == ["harmless A"] and "unchanged" in skipped
+
+
+def test_an_own_write_mark_is_used_up_by_its_change(qtbot, clipboard):
+    w, samples, skipped = make_watcher(clipboard)
+    w.write_text("restored by RAXE")
+    qtbot.wait(150)
+    assert samples == [] and skipped == ["own_write"]
+    clipboard.setText("something else")
+    qtbot.wait(150)
+    with qtbot.waitSignal(w.sample, timeout=2000):
+        clipboard.setText("restored by RAXE")  # the user copies it: scanned as any copy
+    assert [s.text for s in samples] == ["something else", "restored by RAXE"]
+
+
+def test_an_own_write_mark_lapses_when_no_change_comes(qtbot, clipboard):
+    now = [0.0]
+    w, samples, skipped = make_watcher(clipboard, clock=lambda: now[0])
+    w.register_own("announced but never written")
+    now[0] += OWN_WRITE_TTL_S + 1
+    with qtbot.waitSignal(w.sample, timeout=2000):
+        clipboard.setText("announced but never written")
+    assert [s.text for s in samples] == ["announced but never written"]
+    assert "own_write" not in skipped
 
 
 def test_image_only_and_empty_content(qtbot, clipboard):
