@@ -317,6 +317,9 @@ class RaxeApp(QObject):
 
     def _on_sample(self, sample: Sample) -> None:
         if self.paused():
+            # Not scanned: forget it, so that copying it again after Resume is scanned
+            # rather than taken for an unchanged clipboard.
+            self.watcher.recent.discard(sample.text_hash)
             self.events.log("clipboard_skipped", kind="paused", source=sample.source.value)
             return
         self._submit(sample, sample.source)

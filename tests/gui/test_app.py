@@ -409,6 +409,20 @@ def test_scan_now_answers_even_when_clean_and_pause_stops_watching(qtbot, make_a
     wait_event(qtbot, env, "explicit_scan_skipped", kind="no_text")
 
 
+def test_a_text_copied_while_paused_is_scanned_when_copied_again_after_resume(
+    qtbot, make_app, clipboard
+):
+    app, env = make_app()
+    app.pause(float("inf"))
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "clipboard_skipped", kind="paused")
+    app.resume()
+    clipboard.setText("benign filler")
+    wait_event(qtbot, env, "scanned", category="benign")
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "notified", category="jailbreak")
+
+
 def test_a_failing_scan_sets_error_state_and_worker_keeps_serving(qtbot, make_app, clipboard):
     app, env = make_app()
     clipboard.setText("BOOM goes the detector")
