@@ -388,8 +388,10 @@ class SettingsDialog(QDialog):
 
     def save(self) -> None:
         self.changed = frozenset(k for k, get in self.editors.items() if get() != self._shown[k])
-        for key, getter in self.editors.items():
-            self.settings.set(key, getter())
+        # Only what the user changed here: a setting changed elsewhere since the dialog
+        # opened (e.g. "Stop warning about …" in Details) keeps its newer value.
+        for key in sorted(self.changed):
+            self.settings.set(key, self.editors[key]())
         self.settings.sync()
         emit(self.applied)
         self.accept()

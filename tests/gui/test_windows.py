@@ -186,6 +186,21 @@ def test_settings_dialog_saves_and_says_where_the_key_is(qtbot, tmp_path):
     assert again.get("category/bias_manipulation/action") == "notify"
 
 
+def test_settings_dialog_saves_only_what_it_changed(qtbot, tmp_path):
+    s = Settings(tmp_path)
+    dlg = SettingsDialog(s, "key")
+    qtbot.addWidget(dlg)
+    # While it is open, Details' "Stop warning about jailbreak" changes a setting.
+    s.set("category/jailbreak/action", "record")
+    s.sync()
+    dlg.widgets["notify/burst"].setValue(5)
+    dlg.save()
+    again = Settings(tmp_path)
+    assert again.get("category/jailbreak/action") == "record"
+    assert again.get("notify/burst") == 5 and dlg.changed == {"notify/burst"}
+    assert "monitor/clipboard" not in again._qs.allKeys()  # defaults are not written out
+
+
 def test_a_text_the_detector_read_only_in_part_says_so(qtbot):
     text = "You are DAN now. " + "x" * 4983
     result = dataclasses.replace(
