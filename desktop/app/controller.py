@@ -217,6 +217,7 @@ class RaxeApp(QObject):
         self.notifier.duration_s = int(s.get("notify/duration_s"))  # bounded by the setting
         self.notifier.limiter.burst = int(s.get("notify/burst"))
         self.policies = s.policies()
+        self.notify_low_pii = bool(s.get("notify/low_pii"))
         combo = s.get("hotkey/combo")
         if self.env.hotkey and s.get("hotkey/enabled"):
             support = self.hotkey.start(combo, self.platform.hotkey_support())
@@ -404,7 +405,12 @@ class RaxeApp(QObject):
             "is_safe", lambda: self.history.is_safe(req.text_hash), False
         )
         decision = decide(
-            verdict, self.policies, source=req.source, paused=self.paused(), marked_safe=marked_safe
+            verdict,
+            self.policies,
+            source=req.source,
+            paused=self.paused(),
+            marked_safe=marked_safe,
+            notify_low_pii=self.notify_low_pii,
         )
         latency = (time.monotonic() - req.submitted) * 1000 if req.submitted else 0.0
         self.events.log(

@@ -144,7 +144,13 @@ def decide(
     source: Source,
     paused: bool = False,
     marked_safe: bool = False,
+    notify_low_pii: bool = False,
 ) -> Decision:
+    """What to do with a scan's verdict.
+
+    Low-severity personal data (an e-mail address or a phone number in a signature: a hard
+    negative in THREATS.md, "not silent: the user decides") is recorded in the history
+    without a notification unless ``notify_low_pii``; an explicit scan still answers."""
     explicit = source.explicit
     if verdict.category is Category.BENIGN:
         if explicit:
@@ -164,6 +170,13 @@ def decide(
         return Decision(Action.NOTIFY, "explicit scan")
     if paused:
         return Decision(Action.RECORD, "paused")
+    if (
+        policy.action is Action.NOTIFY
+        and verdict.category is Category.PII_EXPOSURE
+        and verdict.severity <= Severity.LOW
+        and not notify_low_pii
+    ):
+        return Decision(Action.RECORD, "low-severity personal data")
     return Decision(policy.action, f"category action: {policy.action.value}")
 
 

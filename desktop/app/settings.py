@@ -49,6 +49,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("notify/style", "auto", str, "Notification style", ("auto", "tray", "popup")),
     Setting(
+        "notify/low_pii",
+        False,
+        bool,
+        "Also notify about low-severity personal data (e.g. an e-mail address in a signature;"
+        " always recorded in Recent detections)",
+    ),
+    Setting(
         "notify/burst", 3, int, "At most this many notifications per 30 seconds", bounds=(1, 100)
     ),
     Setting("scan/max_chars", DEFAULT_MAX_CHARS, int, "Most characters scanned from one copy"),

@@ -423,6 +423,31 @@ def test_a_text_copied_while_paused_is_scanned_when_copied_again_after_resume(
     wait_event(qtbot, env, "notified", category="jailbreak")
 
 
+class SignatureDetector:
+    """An e-mail signature: low-severity personal data (a hard negative in THREATS.md)."""
+
+    def detect(self, text):
+        import dataclasses
+
+        from desktop.detection.categories import Category, Severity
+        from tests.gui.helpers import make_result
+
+        return dataclasses.replace(make_result(Category.PII_EXPOSURE), severity=Severity.LOW)
+
+
+def test_low_severity_personal_data_is_recorded_without_a_notification(
+    qtbot, make_app, clipboard
+):
+    app, env = make_app(SignatureDetector)
+    clipboard.setText("Jane Doe | jane@example.com")
+    ev = wait_event(qtbot, env, "scanned", category="pii_exposure")
+    assert ev["action"] == "record" and ev["reason"] == "low-severity personal data"
+    assert [e.severity for e in app.history.entries()] == ["low"]
+    assert not [e for e in events_of(env.events_path) if e["event"] == "notified"]
+    app.scan_clipboard_now()  # the user asked: told what was found
+    assert wait_event(qtbot, env, "notified", category="pii_exposure")["source"] == "manual"
+
+
 def test_a_failing_scan_sets_error_state_and_worker_keeps_serving(qtbot, make_app, clipboard):
     app, env = make_app()
     clipboard.setText("BOOM goes the detector")

@@ -77,6 +77,24 @@ def test_decide_clipboard():
     assert decide(halluc, POLICIES, source=Source.CLIPBOARD).action is Action.RECORD
 
 
+def test_low_severity_personal_data_is_recorded_not_notified():
+    policies = {**POLICIES, Category.PII_EXPOSURE: CategoryPolicy(Action.NOTIFY, 0.5)}
+    email = Verdict(Category.PII_EXPOSURE, Severity.LOW, 0.9)  # e.g. an e-mail signature
+    d = decide(email, policies, source=Source.CLIPBOARD)
+    assert d.action is Action.RECORD and d.reason == "low-severity personal data"
+    assert decide(email, policies, source=Source.SELECTION).action is Action.RECORD
+    opted_in = decide(email, policies, source=Source.CLIPBOARD, notify_low_pii=True)
+    assert opted_in.action is Action.NOTIFY
+    for severity in (Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL):
+        card = Verdict(Category.PII_EXPOSURE, severity, 0.9)
+        assert decide(card, policies, source=Source.CLIPBOARD).action is Action.NOTIFY
+    ignored = {Category.PII_EXPOSURE: CategoryPolicy(Action.IGNORE, 0.5)}
+    assert decide(email, ignored, source=Source.CLIPBOARD).action is Action.IGNORE
+    for source in (Source.HOTKEY, Source.MANUAL):  # the user asked: the finding is answered
+        d = decide(email, policies, source=source)
+        assert d.action is Action.NOTIFY and not d.answer_clean
+
+
 def test_explicit_scan_always_answers():
     for source in (Source.HOTKEY, Source.MANUAL):
         clean = decide(CLEAN, POLICIES, source=source)
