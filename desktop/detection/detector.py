@@ -36,7 +36,7 @@ from desktop.detection.model import (
 from desktop.detection.normalize import IN_PLACE_LAYERS, fold_with_offsets, normalize
 from desktop.detection.paths import default_model_dir
 from desktop.detection.policy import MODEL_RULE_ID, POLICY, Verdict, fuse, thresholds_from
-from desktop.detection.rules import redact, scan_rules
+from desktop.detection.rules import MASK, redact, scan_rules
 from desktop.detection.types import DetectionResult, Evidence, HiddenLayer, NormalizedText
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,16 @@ MODE_MODEL = "model+rules"
 MODE_RULES = "rules-only"
 
 _WS = re.compile(r"\s+")
+#: A hidden carrier right after one of these holds a credential ("password: <base64>",
+#: "Authorization: Basic <base64>", a Docker config's "auth": "<base64>"): what it decodes to is
+#: the secret itself, so it is never shown, whatever the rules make of it.
+_SECRET_LABEL = re.compile(
+    r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|auth|credentials?|api[_\-]?key|private[_\-]?key"
+    r"|basic|bearer)[\"']?\s{0,3}[:=]?\s{0,3}[\"']?\s{0,3}$",
+    re.IGNORECASE,
+)
+#: What a decoded credential is shown as.
+SECRET_SHOWN = MASK * 8 + " (a credential, hidden)"
 
 
 class L2ThreatDetector:
@@ -129,18 +139,22 @@ class L2ThreatDetector:
         visible = without_surrogates(text[: norm.scanned_chars])
         rule_ev = self._rules(visible, norm)
 
+        secrets = _decoded_secrets(visible, norm.hidden_layers)
+
         windows: WindowScores | None = None
         model_ev: list[Evidence] = []
         hidden_ev: list[Evidence] = []
         if self.classifier is not None:
             try:
                 windows = self.classifier.predict_windows(norm.text)
-                model_ev = self._model_evidence(windows, norm, visible)
+                model_ev = self._model_evidence(windows, norm, visible, secrets)
             except Exception as exc:  # a model failure must not lose the rules' verdict
                 log.exception("model inference failed; this result uses rules only")
                 mode, mode_reason = MODE_RULES, f"model inference failed: {exc}"
                 windows, model_ev = None, []
-        hidden_ev = self._hidden_evidence(norm.hidden_layers, use_model=windows is not None)
+        hidden_ev = self._hidden_evidence(
+            norm.hidden_layers, use_model=windows is not None, secrets=secrets
+        )
         probs = windows.max_probs() if windows is not None else None
         # A long text: the model read its first windows only (``max_windows``).
         # Or a text whose NFKC form was cut although the original was read whole.
@@ -187,7 +201,12 @@ class L2ThreatDetector:
             near_miss_threshold=None if near is None else self.thresholds[near.label],
         )
         return self._finish(
-            result, start, norm.text, model_chars=model_chars, rules_chars=norm.scanned_chars
+            result,
+            start,
+            norm.text,
+            model_chars=model_chars,
+            rules_chars=norm.scanned_chars,
+            secrets=secrets,
         )
 
     # ------------------------------------------------------------------ stages
@@ -241,7 +260,11 @@ class L2ThreatDetector:
         return found
 
     def _model_evidence(
-        self, windows: WindowScores, norm: NormalizedText, visible: str
+        self,
+        windows: WindowScores,
+        norm: NormalizedText,
+        visible: str,
+        secrets: frozenset[str] = frozenset(),
     ) -> list[Evidence]:
         exact = norm.text.startswith(visible) if len(norm.text) >= len(visible) else False
         out = []
@@ -251,7 +274,7 @@ class L2ThreatDetector:
             if p < MIN_MODEL_EVIDENCE:
                 continue
             a, b = windows.spans[i]
-            excerpt = self._excerpt(norm.text[a:b])
+            excerpt = self._excerpt(norm.text[a:b], secrets)
             note = ""
             if not (exact and b <= len(visible)):
                 a, b = _clamp(a, b, len(visible))
@@ -259,7 +282,13 @@ class L2ThreatDetector:
             out.append(_model_hit(label, p, "model", a, b, excerpt, note))
         return out
 
-    def _hidden_evidence(self, layers: Sequence[HiddenLayer], *, use_model: bool) -> list[Evidence]:
+    def _hidden_evidence(
+        self,
+        layers: Sequence[HiddenLayer],
+        *,
+        use_model: bool,
+        secrets: frozenset[str] = frozenset(),
+    ) -> list[Evidence]:
         out: list[Evidence] = []
         for index, layer in enumerate(layers[:MAX_HIDDEN_RULE_SCANS]):
             decoded = without_surrogates(layer.decoded[:MAX_HIDDEN_RULE_CHARS])
@@ -288,7 +317,7 @@ class L2ThreatDetector:
                 log.exception("model inference failed on hidden content; rules only for it")
                 use_model = False
                 continue
-            excerpt = self._excerpt(decoded)
+            excerpt = self._excerpt(decoded, secrets)
             for label in LABELS[1:]:
                 p = scores[label]
                 if p < MIN_MODEL_EVIDENCE:
@@ -320,11 +349,14 @@ class L2ThreatDetector:
             scores["benign"] = min(scores["benign"], max(0.0, 1.0 - top_threat))
         return {k: round(float(v), 4) for k, v in scores.items()}
 
-    def _excerpt(self, text: str) -> str:
+    def _excerpt(self, text: str, secrets: frozenset[str] = frozenset()) -> str:
         # Mask first, then cut: a key cut in two at the excerpt's end no longer matches its rule,
         # and its first half would be shown. The margin lets a long secret that starts inside the
         # excerpt be matched whole.
-        masked = _redact(text[: EXCERPT_CHARS * 2 + EXCERPT_MARGIN])
+        text = text[: EXCERPT_CHARS * 2 + EXCERPT_MARGIN]
+        for secret in secrets:
+            text = text.replace(secret, MASK * 8)
+        masked = _redact(text)
         return _WS.sub(" ", masked).strip()[:EXCERPT_CHARS]
 
     def _empty(self, total: int, mode: str, mode_reason: str) -> DetectionResult:
@@ -352,6 +384,7 @@ class L2ThreatDetector:
         *,
         model_chars: int | None = None,
         rules_chars: int | None = None,
+        secrets: frozenset[str] = frozenset(),
     ) -> DetectionResult:
         # Rule messages can quote what they found (a decoded PowerShell command, a
         # destination address): mask personal data and secrets in them too, once per
@@ -366,13 +399,23 @@ class L2ThreatDetector:
         result = replace(
             result, evidence=evidence, latency_ms=(time.perf_counter() - start) * 1000.0
         )
+        def redact_shown(shown: str) -> str:
+            for secret in secrets:
+                shown = shown.replace(secret, MASK * 8)
+            return _redact(shown)
+
         explanation, details = explain(
-            result, text, redact=_redact, model_chars=model_chars, rules_chars=rules_chars
+            result, text, redact=redact_shown, model_chars=model_chars, rules_chars=rules_chars
         )
         # What a hidden layer decodes to is shown (CLI, JSON, the details window): masked like the
         # excerpts, and cut to what a reader needs.
         hidden = tuple(
-            replace(layer, decoded=_shown(_redact(layer.decoded[: HIDDEN_SHOWN_CHARS + EXCERPT_MARGIN]))) for layer in result.hidden_content
+            replace(layer, decoded=SECRET_SHOWN)
+            if layer.decoded in secrets
+            else replace(
+                layer, decoded=_shown(_redact(layer.decoded[: HIDDEN_SHOWN_CHARS + EXCERPT_MARGIN]))
+            )
+            for layer in result.hidden_content
         )
         return replace(
             result,
@@ -402,6 +445,17 @@ def _original_offset(clean_offset: int, visible: str) -> int:
         if size >= len(visible):
             return len(visible)
         size = min(len(visible), size * 2)
+
+
+def _decoded_secrets(visible: str, layers: Sequence[HiddenLayer]) -> frozenset[str]:
+    """What the hidden carriers right after a credential label decode to (see ``_SECRET_LABEL``)."""
+    return frozenset(
+        layer.decoded
+        for layer in layers
+        if layer.decoded.strip()
+        and 0 < layer.start <= len(visible)
+        and _SECRET_LABEL.search(visible, max(0, layer.start - 48), layer.start)
+    )
 
 
 def _shown(masked: str) -> str:

@@ -122,7 +122,7 @@ TECHNIQUES: dict[Category, tuple[Cue, ...]] = {
     ),
     Category.PROMPT_INJECTION: _cues(
         (
-            r"\b(?:ignore|disregard|forget) (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding)\b",
+            r"(?<!n't )(?<!not )(?<!never )\b(?:ignore|disregard|forget) (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding)\b",
             "an instruction to ignore previous instructions",
         ),
         (
@@ -166,10 +166,15 @@ TECHNIQUES: dict[Category, tuple[Cue, ...]] = {
         (r"/dev/tcp/|\bnc\b.{0,200}?\s-e\b|\bsocat\b|pty\.spawn", "a reverse shell"),
         (r"powershell[^\n]*\s-(?:e|enc|encodedcommand)\b", "an encoded PowerShell command"),
         (r"certutil[^\n]*-urlcache|bitsadmin", "a download-and-run cradle"),
-        (r"rm\s+-rf\s+(?:~|/|\$HOME)|dd\s+if=.{0,300}?of=/dev/|:\(\)\s*\{", "a destructive command"),
+        # the home directory or the root itself, not "rm -rf /var/lib/apt/lists/*" in a Dockerfile
+        (
+            r"rm\s+-(?:rf|fr)\s+(?:--\s+)?[\"']?(?:~|/|\$HOME|\$\{HOME\})[\"']?/?\*?(?=$|[\s;&|)])"
+            r"|dd\s+if=.{0,300}?of=/dev/|:\(\)\s*\{",
+            "a destructive command",
+        ),
         (r"crontab|sudoers|chmod\s+u\+s|\\Run\b", "a persistence change"),
         (
-            r"\$\(|`[^`]+`|\beval\b|\bexec\b|__import__",
+            r"\$\(|`[^`]+`|\beval\b|(?<!kubectl )(?<!docker )(?<!podman )(?<!compose )\bexec\b|__import__",
             "code smuggled into a command or interpreter",
         ),
     ),

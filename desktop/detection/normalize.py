@@ -593,7 +593,10 @@ def _decode_url(token: str, room: int) -> str | None:
     # Encoding letters and digits is never needed: it is done to hide them.
     needless = sum(1 for h in escapes if chr(int(h, 16)).isalnum())
     raw = unquote_to_bytes(token[: room * 3])
-    if needless < 3 and len(escapes) < 0.5 * len(raw):
+    # A sentence written with %20 for its spaces ("ignore%20all%20previous%20instructions") is text
+    # disguised as a URL; a path or a link with a few escaped spaces ("/My%20Photos.pdf") is not.
+    spaced_words = "/" not in token and raw.count(b" ") >= 4
+    if needless < 3 and len(escapes) < 0.5 * len(raw) and not spaced_words:
         return None
     decoded = _plausible_text(raw, min_letters=3)
     if decoded is None or decoded == token:

@@ -431,6 +431,7 @@ _EMAIL = _re(
     r"(?<![\w.+%\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w\-])"
 )
 _PHONE_INTL = _re(r"(?<![\w+])\+\d{1,3}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\w\-])")
+_SIGNED_DECIMAL = _re(r"\+\d{1,3}\.\d{1,2}(?!\d)")
 _PHONE_NANP = _re(r"(?<![\w\-.])(?:\(\d{3}\) ?|\d{3}[\-.])\d{3}[\-.]\d{4}(?![\w\-])")
 
 
@@ -449,6 +450,8 @@ def _check_phone(m: re.Match[str], text: str) -> Hit | None:
         return None
     if m.group()[0] in "(0123456789" and digits[0] in "01":
         return None
+    if _SIGNED_DECIMAL.match(m.group()):
+        return None  # "+12.5 (15) (22)": a measurement, not a number to dial
     return Hit()
 
 
@@ -473,7 +476,14 @@ _PLACEHOLDER_VALUES = {
     "your_password", "yourpassword", "mypassword", "my_password", "password123", "xxxxxx",
     "secret_key", "your_secret", "your_api_key", "api_key", "token", "your_token", "required",
     "optional", "empty", "test", "dummy", "sample", "placeholder", "masked", "env", "input",
+    "change-me", "changeit", "change_it",
 }  # fmt: skip
+#: A value that names where the secret is kept, not the secret: a file path, a secret manager's
+#: reference (``op://``, ``vault://``, ``arn:aws:secretsmanager:…``, ``ssm:/…``), a YAML tag
+#: (``!vault |``) or a Kubernetes-style ``secretKeyRef``.
+_SECRET_REFERENCE = _re(
+    r"(?:/|~/|!|[A-Za-z][A-Za-z0-9+.\-]{1,20}://|arn:aws|(?:ssm|vault|secretsmanager|keyvault|kms|env|file|gcp|azure|aws-sm):)"
+)
 _CODE_REFERENCE = _re(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+|[a-z_]+")
 
 
@@ -484,11 +494,13 @@ def _is_placeholder(value: str) -> bool:
         return True
     if v[0] in "$%{<[(*•#" or "{{" in v or "${" in v or "(" in v or "<" in v:
         return True
+    if _SECRET_REFERENCE.match(v):
+        return True
     return "example" in low or "your" in low or "xxxx" in low or low.startswith("***")
 
 
 _PASSWORD_ASSIGN = _re(
-    r"(?:password|passwd|passphrase|\bpwd|client[_\-]?secret|api[_\-]?key|apikey|secret[_\-]?key"
+    r"(?:password|(?<!no)passwd|passphrase|\bpwd|client[_\-]?secret|api[_\-]?key|apikey|secret[_\-]?key"
     r"|access[_\-]?token|auth[_\-]?token|\bsecret|\btoken"
     # .env keys (HF_TOKEN, JWT_SECRET, DB_PWD) and snake-case names of the same kinds of secret,
     # not every name ending so ("page_token", "tls_secret" name other things).
@@ -524,7 +536,7 @@ def _check_password(m: re.Match[str], text: str) -> Hit | None:
 
 
 _CONN_STRING = _re(
-    r"(?<![\w+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^\s:/@]{1,128}):([^\s/@]{1,256})@[\w.\-]{1,255}"
+    r"(?<![\w+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^\s:/@]{0,128}):([^\s/@]{1,256})@[\w.\-]{1,255}"
 )
 
 
@@ -541,6 +553,22 @@ def _check_conn(m: re.Match[str], text: str) -> Hit | None:
 
 def _check_token(m: re.Match[str], text: str) -> Hit:
     return _demote(Hit(), text, m.start(), m.end(), m.group())
+
+
+def _check_secret_value(m: re.Match[str], text: str) -> Hit | None:
+    """A labelled secret (group 1): not a placeholder, else demoted in an example's context."""
+    value = m.group(1)
+    if _is_placeholder(value):
+        return None
+    return _demote(Hit(), text, m.start(1), m.end(1), value)
+
+
+def _check_cli_password(m: re.Match[str], text: str) -> Hit | None:
+    value = m.group(1)
+    # "-u 1000:1000" and "--user root:root" name a user and group (docker, chown), not a password.
+    if value.isdigit() or (value.isalpha() and value.islower() and len(value) <= 12):
+        return None
+    return _check_secret_value(m, text)
 
 
 def _check_openai(m: re.Match[str], text: str) -> Hit | None:
@@ -703,7 +731,7 @@ _METACHAR_PROBE = _re(
 
 _RM_TARGET = r"(?:/\*?|~/?\*?|\$HOME/?\*?|\$\{HOME\}/?\*?|/(?:home|etc|usr|var|boot|bin|lib|opt|root|dev)/?\*?)"
 _DESTRUCTIVE = (
-    _re(rf"\brm\s{{1,5}}((?:-{{1,2}}[A-Za-z\-]{{1,20}}\s{{1,5}}){{1,4}})(?:--\s{{1,5}})?[\"']?{_RM_TARGET}[\"']?(?=$|[\s;&|)`])"),
+    _re(rf"\brm\s{{1,5}}((?:-{{1,2}}[A-Za-z\-]{{1,20}}\s{{1,5}}){{1,4}})(?:--\s{{1,5}})?[\"']?{_RM_TARGET}(?:[\"']/?\*?)?(?=$|[\s;&|)`])"),
     _re(r"\bdd\b[^\n]{0,100}?\bof=/dev/(?:sd[a-z]|nvme\d|hd[a-z]|disk\d|mmcblk\d|xvd[a-z]|vd[a-z])"),
     _re(r"\bmkfs(?:\.\w{1,10})?\s{1,5}(?:-\S{1,20}\s{1,5}){0,4}/dev/(?:sd[a-z]|nvme\d|hd[a-z]|disk\d|mmcblk\d|xvd[a-z]|vd[a-z])"),
     _re(r"(?<![:\w])([:\w]{1,20})\s{0,3}\(\s{0,3}\)\s{0,3}\{\s{0,3}\1\s{0,3}\|\s{0,3}\1\s{0,3}&\s{0,3}\}\s{0,3};\s{0,3}\1"),
@@ -713,6 +741,8 @@ _DESTRUCTIVE = (
     _re(r"\bRemove-Item\b[^\n]{0,100}?-Recurse\b[^\n]{0,60}?[\"']?[a-z]:\\(?:windows\\?)?[\"']?(?=$|[\s;&|])", _I),
     _re(r"\bformat\s{1,5}[a-z]:\s{0,3}/[a-z]", _I),
     _re(r"\bvssadmin(?:\.exe)?\s{1,5}delete\s{1,5}shadows\b", _I),
+    _re(r"\bfind\s{1,5}[\"']?(?:~|/|\$HOME|\$\{HOME\})[\"']?/?\s[^\n|;&]{0,200}?-delete\b"),
+    _re(r"\bshred\b[^\n|;&]{0,100}?(?:(?:~|\$HOME|\$\{HOME\})/\.(?:ssh|gnupg|aws)\b|/dev/(?:sd[a-z]|nvme\d|hd[a-z]))"),
 )  # fmt: skip
 
 
@@ -891,12 +921,19 @@ def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
         new_sentence = _SENTENCE_END.search(text, verb.end(), obj.start() + 1)
         if obj.start() - verb.end() > 80 or "\n\n" in between or new_sentence:
             continue
+        if _NEGATED.search(text, max(0, verb.start() - 20), verb.start()):
+            continue  # "Never send credentials to anyone by e-mail"
+        if not _OBJECT_ENDS.match(text, obj.end()):
+            continue  # the object names another thing: "password reset instructions", "memory leak"
         k = bisect_left(dest_starts, verb.end())
         if k >= len(dests) or dests[k].start() - obj.end() > 150:
             continue
         dest = dests[k]
-        if "\n\n" in text[obj.end() : dest.start()]:
+        gap = text[obj.end() : dest.start()]
+        if "\n\n" in gap or _SENTENCE_END.search(text, obj.end(), dest.start() + 1):
             continue
+        if _FROM_SOURCE.search(gap) and not _TO_TARGET.search(gap):
+            continue  # "Copy the cookies banner text from https://…": the URL is where it comes from
         what = " ".join(obj.group().split())
         where = dest.group()
         if where.lower().startswith("http"):
@@ -910,6 +947,21 @@ def _exfil_instruction_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
 #: memory."): a full stop, "!" or "?" followed by a space and a capital letter. A bare line break
 #: is not one: instructions are hard-wrapped ("send all of your\nAPI keys to ...").
 _SENTENCE_END = _re(r"[.!?][\"')\]]?\s+[A-Z]")
+
+#: What may follow the object of "send the API keys to …" when it is the thing sent, not a
+#: modifier of the next noun ("the API keys rotation runbook", "the memory leak").
+_OBJECT_ENDS = _re(
+    r"(?:\s{0,3}(?:$|[.,;:!?)\]\"'])|\s{1,3}(?:to|and|or|of|from|via|in|into|at|on|over|using|with|for|as|so|that"
+    r"|which|you|here|there|now|please|immediately|right|along|together|plus|stored|saved|kept|found|collected"
+    r"|listed|above|below|too|also|back|out|off|straight|directly|verbatim|then|by|through|inside|within|without"
+    r"|somewhere|anywhere|across|after|before|first|asap|quietly|silently|secretly"
+    # nouns that carry the same thing on: "the conversation history", "the .env file"
+    r"|history|logs?|transcripts?|files?|folders?|director(?:y|ies)|contents?|values?|variables?|data|text"
+    r"|threads?|records?|lists?|dumps?|archives?|backups?|strings?|entries|so\s+far)\b)",
+    _I,
+)
+_FROM_SOURCE = _re(r"\bfrom\b", _I)
+_TO_TARGET = _re(r"\b(?:to|into|at|via|on)\b", _I)
 
 _DETERMINER = _re(
     r"(?:the|a|an|my|your|our|their|his|her|its|this|that|these|those|all|any|every|each)\b", _I
@@ -954,33 +1006,55 @@ _UPLOAD_REQUIRES = (
 )  # fmt: skip
 
 
+_TOOL = _re(
+    r"\b(curl|wget|scp|rsync|nc|ncat|netcat|iwr|irm|invoke-webrequest|invoke-restmethod|sftp|ftp|http)\b", _I
+)
+#: Commands chained on one line: each is judged alone ("docker run --env-file .env … && curl -X POST
+#: http://localhost/healthz" uploads nothing). A single "|" stays inside: "cat .env | curl -d @- …".
+_CHAIN = _re(r"&&|\|\||;")
+#: A sensitive name that is not sent: excluded from a sync, a public key, a cookie jar the server
+#: itself filled.
+_NOT_SENT = _re(r"(?:--exclude(?:-from)?[=\s]\s{0,3}[\"']?|\s-[bc]\s{1,3}[\"']?|--cookie(?:-jar)?[=\s]\s{0,3}[\"']?)$", _I)
+
+
+def _sent_files(segment: str) -> Iterable[re.Match[str]]:
+    for s in _SENSITIVE_FILE.finditer(segment):
+        token_start = max(segment.rfind(" ", 0, s.start()), segment.rfind("\t", 0, s.start())) + 1
+        token_end = len(segment) if (sp := segment.find(" ", s.end())) < 0 else sp
+        token = segment[token_start:token_end]
+        if "://" in token:
+            continue  # a word in a URL's path ("/v1/cookies/consent") is not a file
+        if token.rstrip("\"');,").lower().endswith(".pub"):
+            continue  # a public key is meant to be shared
+        if _NOT_SENT.search(segment, 0, token_start):
+            continue
+        yield s
+
+
 def _check_upload(m: re.Match[str], text: str) -> Hit | None:
     line = m.group()
-    sensitive = _SENSITIVE_FILE.search(line)
     if _ENV_DUMP.search(line):
         return Hit(message="Sends all environment variables (often API keys) to a remote host")
-    if not sensitive:
-        return None
-    tool = re.search(
-        r"\b(curl|wget|scp|rsync|nc|ncat|netcat|iwr|irm|invoke-webrequest|invoke-restmethod|sftp|ftp|http)\b",
-        line,
-        _I,
-    )
-    name = tool.group(1).lower() if tool else "a network tool"
-    before_tool = tool is not None and sensitive.start() < tool.start()
-    piped = before_tool and "|" in line[sensitive.end() : tool.start()]
-    remote = re.search(
-        r"(?:^|\s)(?:[\w.\-]{1,64}@)?[\w.\-]{1,255}:\S{0,200}", line[sensitive.end() :]
-    )
-    uploads = (
-        _UPLOAD_FLAG.search(line)
-        or piped
-        or (name in ("scp", "rsync", "sftp") and remote is not None and not before_tool)
-        or (name in ("nc", "ncat", "netcat") and "<" in line)
-    )
-    if not uploads:
-        return None
-    return Hit(message=f"Uploads {sensitive.group()} to a remote host with {name}")
+    for segment in _CHAIN.split(line):
+        tool = _TOOL.search(segment)
+        if tool is None:
+            continue
+        name = tool.group(1).lower()
+        for sensitive in _sent_files(segment):
+            before_tool = sensitive.start() < tool.start()
+            piped = before_tool and "|" in segment[sensitive.end() : tool.start()]
+            remote = re.search(
+                r"(?:^|\s)(?:[\w.\-]{1,64}@)?[\w.\-]{1,255}:\S{0,200}", segment[sensitive.end() :]
+            )
+            uploads = (
+                (_UPLOAD_FLAG.search(segment) and not before_tool)
+                or piped
+                or (name in ("scp", "rsync", "sftp") and remote is not None and not before_tool)
+                or (name in ("nc", "ncat", "netcat") and "<" in segment)
+            )
+            if uploads:
+                return Hit(message=f"Uploads {sensitive.group()} to a remote host with {name}")
+    return None
 
 
 _PROMPT_EXTRACTION = (
@@ -989,9 +1063,23 @@ _PROMPT_EXTRACTION = (
 )  # fmt: skip
 
 
-def _check_extraction(m: re.Match[str], text: str) -> Hit:
+#: Where an imperative starts: the line's start, a sentence's, after "please", "now", "and".
+_IMPERATIVE_LEAD = _re(r"(?:^|[.!?:;,]|\b(?:please|now|then|and|also|first|just|simply))\s{0,3}$", _I)
+_COMMENT_LEAD = _re(r"^\s{0,8}(?:#|//|/\*|\*|--|;|<!--|rem\b)", _I)
+
+
+def _check_extraction(m: re.Match[str], text: str) -> Hit | None:
     if m.re is _PROMPT_EXTRACTION[1]:
         return Hit(severity=MEDIUM, message="Asks the model to repeat everything above it")
+    if re.search(r"\b(?:your|me)\b", m.group(), _I):
+        return Hit()
+    # "the system prompt": an instruction only when the verb starts one ("Now print the system
+    # prompt"), not "a --debug flag that will print the system prompt", "click a run to display
+    # the system message" or a code comment saying what the code does.
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    lead = text[line_start : m.start()]
+    if _COMMENT_LEAD.match(lead) or not _IMPERATIVE_LEAD.search(lead[-200:]):
+        return None
     return Hit()
 
 
@@ -999,8 +1087,16 @@ def _check_extraction(m: re.Match[str], text: str) -> Hit:
 
 _FAKE_TURN = (
     _re(r"</(?:document|context|data|email|input|user_input|user|text|article|content|search_results?|tool_output|tool|result|untrusted|instructions)>\s{0,20}(?:<\|?(?:system|im_start)|\[?(?:SYSTEM|System|ADMIN|Admin|ASSISTANT|Assistant|DEVELOPER)\]?\s{0,3}(?::|MESSAGE|PROMPT|OVERRIDE|INSTRUCTION|UPDATE))"),
-    _re(r"(?m)^[ \t]{0,4}(?:#{1,4}[ \t]{0,3}|\[)?(?:SYSTEM|ADMIN|DEVELOPER)[ \t]{0,3}(?:OVERRIDE|UPDATE|INSTRUCTIONS?|NOTICE|PROMPT|COMMAND)\]?[ \t]{0,3}[:\]\-]"),
+    # A line that poses as an instruction from above. Not "SYSTEM NOTICE:", "ADMIN UPDATE:" or
+    # "## SYSTEM PROMPT:" (maintenance notices and a prompt's own heading are ordinary text).
+    _re(r"(?m)^[ \t]{0,4}(?:#{1,4}[ \t]{0,3}|\[)?(?:SYSTEM|ADMIN|DEVELOPER)[ \t]{0,3}(?:OVERRIDE|INSTRUCTIONS?|COMMAND)\]?[ \t]{0,3}[:\]\-]"),
 )  # fmt: skip
+
+
+def _check_fake_turn(m: re.Match[str], text: str) -> Hit:
+    if m.re is _FAKE_TURN[1]:
+        return Hit(message="A line poses as a system or administrator instruction (prompt injection)")
+    return Hit()
 _CHAT_TEMPLATE = _re(
     r"<\|im_start\|>\s{0,3}system|<\|start_header_id\|>\s{0,3}system|<\|system\|>|<<SYS>>"
 )
@@ -1010,6 +1106,19 @@ _OVERRIDE = _re(
     r"(?:instructions?|prompts?|directives?|rules|guidelines|guardrails|constraints|commands)\b",
     _I,
 )
+#: "Don't forget the previous instructions", "never ignore the system rules": a negated verb.
+_NEGATED = _re(r"(?:\b(?:not|never|no)|n't)\s{1,3}(?:\w+\s{1,3})?$", _I)
+#: What a style sheet, a linter or a firewall overrides: rules and guidelines, not instructions.
+_GENERIC_RULES = _re(r"(?:rules|guidelines|constraints|commands)$", _I)
+
+
+def _check_override(m: re.Match[str], text: str) -> Hit | None:
+    if _NEGATED.search(text, max(0, m.start() - 20), m.start()):
+        return None
+    verb = m.group().split(None, 1)[0].lower()
+    if verb in ("override", "bypass") and _GENERIC_RULES.search(m.group()) and "your" not in m.group().lower():
+        return None
+    return Hit()
 
 
 # --- the table -----------------------------------------------------------------------
@@ -1080,6 +1189,32 @@ RULES: tuple[Rule, ...] = (
     Rule("secret.bearer_token", PII, HIGH, "Bearer token in an Authorization header", "secret",
          (_re(r"\bauthorization\s{0,3}[:=]\s{0,3}[\"']?bearer\s{1,3}([A-Za-z0-9._~+/=\-]{16,4096})", _I),),
          _check_token, keywords=("bearer",), group=1),
+    Rule("secret.auth_header", PII, HIGH, "Credentials in an Authorization header", "secret",
+         (_re(r"\bauthorization\s{0,3}[:=]\s{0,3}[\"']?(?:basic|token|digest|apikey|api-key|sso-key|key)\s{1,3}([A-Za-z0-9._~+/=:\-]{8,4096})", _I),),
+         _check_secret_value, keywords=("authorization",), group=1),
+    Rule("secret.api_key_header", PII, HIGH, "API key or token in a request header", "secret",
+         (_re(r"(?<![\w\-])(?:x-[\w\-]{0,30}(?:api[_\-]?key|auth|token|secret)[\w\-]{0,20}|private-token|api[_\-]key)\s{0,3}:\s{0,3}[\"']?([A-Za-z0-9._~+/=\-]{12,4096})", _I),),
+         _check_secret_value, keywords=("x-", "private-token", "api-key", "api_key"), group=1),
+    Rule("secret.session_cookie", PII, HIGH, "Session cookie in a Cookie header", "secret",
+         (_re(r"\b(?:set-)?cookie\s{0,3}:\s{0,3}(?:[^\n]{0,300}?\b)?(?:session(?:id)?|sessid|sid|phpsessid|jsessionid|connect\.sid|_session|auth[_\-]?token|access[_\-]?token|remember[_\-]?(?:me|token)|jwt)=([^;\s\"']{8,4096})", _I),),
+         _check_secret_value, keywords=("cookie",), group=1),
+    Rule("secret.cli_password", PII, HIGH, "Password given on a command line", "secret",
+         (_re(r"(?:^|\s)(?:-u|--user)\s{1,3}[\"']?[^\s\"':]{1,64}:([^\s\"'@]{4,256})"),
+          _re(r"(?:^|\s)--(?:password|passwd|pass)(?:=|\s{1,3})[\"']?([^\s\"']{4,256})"),
+          _re(r"\bmysql(?:dump|admin)?\b[^\n]{0,200}?\s-p([^\s\"']{4,256})")),
+         _check_cli_password, keywords=("-u", "--user", "--pass", "mysql"), group=1),
+    Rule("secret.azure_storage_key", PII, CRITICAL, "Azure storage account key", "secret",
+         (_re(r"\bAccountKey=([A-Za-z0-9+/]{40,100}={0,2})", _I),), _check_secret_value,
+         keywords=("accountkey",), group=1),
+    Rule("secret.sas_signature", PII, HIGH, "Shared access signature in a URL (grants access to storage)",
+         "secret", (_re(r"[?&]sig=([A-Za-z0-9%+/=]{20,300})(?=$|[&\s\"')\]>])"),), _check_secret_value,
+         keywords=("sig=",), group=1),
+    Rule("secret.sendgrid_key", PII, CRITICAL, "SendGrid API key", "token",
+         (_re(r"(?<![\w\-])SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?![\w\-])"),), _check_token,
+         keywords=("sg.",)),
+    Rule("secret.discord_webhook", PII, HIGH, "Discord webhook URL (anyone holding it can post)", "token",
+         (_re(r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{5,30}/[A-Za-z0-9_\-]{30,100}"),),
+         _check_token, keywords=("discord",)),
     Rule("secret.connection_string", PII, HIGH, "Password in a connection string", "secret",
          (_CONN_STRING,), _check_conn, keywords=("://",)),
     Rule("secret.password_assignment", PII, HIGH, "Password or secret assigned in config or code",
@@ -1109,7 +1244,8 @@ RULES: tuple[Rule, ...] = (
          patterns=(_METACHAR_PROBE,), keywords=(";", "|", "&", "%0a", "\\n", "$("), confidence=0.7),
     Rule("cmd.destructive", CMD, CRITICAL, "Destroys data (deletes the home directory or system, wipes a disk, fork bomb)",
          patterns=_DESTRUCTIVE, check=_check_destructive,
-         keywords=("rm", "dd", "mkfs", "(", "chmod", "/dev/", "rd", "del", "remove-item", "format", "vssadmin")),
+         keywords=("rm", "dd", "mkfs", "(", "chmod", "/dev/", "rd", "del", "remove-item", "format", "vssadmin",
+                   "find", "shred")),
     Rule("cmd.persistence", CMD, HIGH, "Installs persistence (cron job, Run key, sudoers, authorized_keys, setuid shell)",
          patterns=_PERSISTENCE,
          keywords=("crontab", "*", "@reboot", "\\run", "nopasswd", "sudoers", "chmod", "authorized_keys", ">>")),
@@ -1131,11 +1267,11 @@ RULES: tuple[Rule, ...] = (
          keywords=("system", "initial", "verbatim", "word for word", "above", "before this")),
     # prompt injection
     Rule("inj.fake_turn", INJ, HIGH, "Fake system turn after a closing delimiter (prompt injection)",
-         patterns=_FAKE_TURN, keywords=("system", "admin", "assistant", "developer")),
+         patterns=_FAKE_TURN, check=_check_fake_turn, keywords=("system", "admin", "assistant", "developer")),
     Rule("inj.chat_template", INJ, MEDIUM, "Chat-template control tokens that fake a system turn",
          patterns=(_CHAT_TEMPLATE,), keywords=("<|", "<<sys>>"), confidence=0.7),
     Rule("inj.override", INJ, MEDIUM, "Tells the model to ignore its previous instructions",
-         patterns=(_OVERRIDE,), keywords=("ignore", "disregard", "forget", "override", "bypass"),
+         patterns=(_OVERRIDE,), check=_check_override, keywords=("ignore", "disregard", "forget", "override", "bypass"),
          confidence=0.8),
 )  # fmt: skip
 
@@ -1288,12 +1424,15 @@ def _mask_value(value: str, style: str) -> str:
             prefix = ""
         return prefix + MASK * 4
     if style == "pem":
-        first = value.split("\n", 1)[0].strip()
-        if not first.startswith("-----BEGIN"):
+        # Real line breaks, or the two characters "\n" of a PEM kept in a JSON string.
+        lines = re.split(r"\n|\\n", value)
+        first = lines[0].strip()
+        if not first.startswith("-----BEGIN") or not first.endswith("-----"):
             first = "-----BEGIN PRIVATE KEY-----"
-        last = value.rsplit("\n", 1)[-1].strip() if "\n" in value else ""
-        body = f"{first}\n{MASK * 4} (private key redacted) {MASK * 4}"
-        return body + ("\n" + last if last.startswith("-----END") else "")
+        last = lines[-1].strip() if len(lines) > 1 else ""
+        br = "\\n" if "\n" not in value and "\\n" in value else "\n"  # keep a JSON string one line
+        body = f"{first}{br}{MASK * 4} (private key redacted) {MASK * 4}"
+        return body + (br + last if last.startswith("-----END") else "")
     return MASK * 8
 
 
