@@ -264,27 +264,61 @@ def _flush_std_streams() -> None:
                 stream.flush()
 
 
+def open_event_log(env: AppEnv):
+    """The event log in the profile; when that file cannot be written (a read-only profile),
+    one that writes only to stderr (with ``--log-json``), and a line saying so."""
+    from desktop.app.eventlog import EventLog
+
+    stream = sys.stderr if env.log_json else None
+    try:
+        return EventLog(env.events_path, stream)
+    except OSError as exc:
+        events = EventLog(None, stream)
+        events.log("event_log_unavailable", error=type(exc).__name__)
+        if sys.stderr is not None and not env.log_json:
+            with contextlib.suppress(OSError, ValueError):
+                print(
+                    f"raxe-desktop: the event log {env.events_path} cannot be written "
+                    f"({type(exc).__name__}); events are not saved this session.",
+                    file=sys.stderr,
+                )
+        return events
+
+
 def run_app(env: AppEnv) -> int:
     from PySide6.QtWidgets import QApplication
 
     import desktop.app.qtcompat  # noqa: F401 - its work-arounds must precede any Qt call
     from desktop.app.controller import RaxeApp
-    from desktop.app.eventlog import EventLog
     from desktop.app.icons import app_icon
-    from desktop.app.single_instance import SingleInstance
+    from desktop.app.single_instance import LockUnavailable, SingleInstance
     from desktop.platform import current
     from desktop.platform.windows import hold_running_mutex
 
     hold_running_mutex()  # Windows: tells Setup/the uninstaller the app runs (AppMutex)
-    env.config_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        env.config_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        tell_user(
+            f"raxe-desktop: cannot create the profile directory {env.config_dir} "
+            f"({type(exc).__name__}). Start RAXE Desktop with a --config-dir you can write to."
+        )
+        return ExitCode.FAILURE
     app = QApplication.instance() or QApplication(["raxe-desktop"])
     app.setApplicationName("RAXE Desktop")
     app.setDesktopFileName("raxe-desktop")
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(app_icon())
-    events = EventLog(env.events_path, sys.stderr if env.log_json else None)
+    events = open_event_log(env)
     single = SingleInstance(env.config_dir)
-    if not single.acquire():
+    try:
+        acquired = single.acquire()
+    except LockUnavailable as exc:
+        events.log("lock_unavailable", reason=exc.reason)
+        events.close()
+        tell_user(str(exc))
+        return ExitCode.FAILURE
+    if not acquired:
         told = single.notify_running()
         events.log("already_running", told_first=told)
         events.close()

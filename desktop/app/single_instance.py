@@ -17,6 +17,19 @@ def server_name(config_dir: Path) -> str:
     return "raxe-desktop-" + hashlib.sha256(str(config_dir.resolve()).encode()).hexdigest()[:16]
 
 
+class LockUnavailable(OSError):
+    """The lock file cannot be made at all (a read-only or missing profile directory): not
+    the same as another instance holding it."""
+
+    def __init__(self, lock_path: Path, reason: str):
+        self.lock_path, self.reason = lock_path, reason
+        super().__init__(
+            f"raxe-desktop: cannot create the lock file {lock_path} ({reason}). Check that "
+            f"the profile directory {lock_path.parent} exists and that you can write to it, "
+            "or start RAXE Desktop with another --config-dir."
+        )
+
+
 class SingleInstance(QObject):
     #: A second launch asked us to show ourselves.
     show_requested = Signal()
@@ -30,9 +43,19 @@ class SingleInstance(QObject):
         self.server: QLocalServer | None = None
 
     def acquire(self) -> bool:
-        """True when we are the first instance (and now listen for later ones)."""
+        """True when we are the first instance (and now listen for later ones); False when
+        another instance holds the lock. Raises :class:`LockUnavailable` when the lock file
+        cannot be made (permission denied, no such directory)."""
         if not self.lock.tryLock(200):
-            return False
+            error = self.lock.error()
+            if error == QLockFile.LockError.LockFailedError:
+                return False
+            reason = (
+                "permission denied"
+                if error == QLockFile.LockError.PermissionError
+                else "it could not be created"
+            )
+            raise LockUnavailable(self.lock_path, reason)
         QLocalServer.removeServer(self.name)
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)

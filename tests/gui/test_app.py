@@ -16,7 +16,7 @@ from PySide6.QtGui import QClipboard
 from desktop.app.env import AppEnv
 from desktop.app.eventlog import EventLog
 from desktop.app.hotkey import SelectionReader
-from desktop.app.single_instance import SingleInstance
+from desktop.app.single_instance import LockUnavailable, SingleInstance
 from desktop.platform.linux import LinuxPlatform
 from tests.gui.helpers import FakeDetector
 
@@ -631,6 +631,58 @@ def test_one_instance_per_profile(qtbot, tmp_path):
     third = SingleInstance(tmp_path)
     assert third.acquire()
     third.release()
+
+
+def test_a_lock_file_that_cannot_be_made_is_not_taken_for_a_running_instance(qtbot, tmp_path):
+    single = SingleInstance(tmp_path / "no-such-profile")
+    with pytest.raises(LockUnavailable) as raised:
+        single.acquire()
+    message = str(raised.value)
+    assert "cannot create the lock file" in message and "running" not in message
+    assert str(tmp_path / "no-such-profile") in message
+
+
+@pytest.fixture
+def run_app_briefly(qtbot, monkeypatch):
+    """``main.run_app`` in this process, with the fake detector, quitting after a moment."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app import main
+
+    monkeypatch.setattr(main, "_detector_factory", lambda env: FakeDetector)
+    monkeypatch.setattr(main, "_install_signal_wakeup", lambda app: None)
+
+    def run(env):
+        QTimer.singleShot(1000, QApplication.quit)
+        return main.run_app(env)
+
+    return run
+
+
+def test_the_app_starts_when_its_event_log_cannot_be_written(run_app_briefly, tmp_path, capsys):
+    profile = tmp_path / "profile"
+    (profile / "events.jsonl").mkdir(parents=True)  # cannot be opened for writing, even by root
+    env = AppEnv(config_dir=profile, hotkey=False, key_store="file", log_json=True)
+    assert run_app_briefly(env) == 0
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    names = [e["event"] for e in lines]
+    assert names[0] == "event_log_unavailable" and "started" in names and "Traceback" not in err
+
+
+def test_a_profile_where_no_lock_can_be_made_exits_with_a_clear_message(
+    run_app_briefly, tmp_path, capsys, monkeypatch
+):
+    def unavailable(self):
+        raise LockUnavailable(self.lock_path, "permission denied")
+
+    monkeypatch.setattr(SingleInstance, "acquire", unavailable)
+    env = AppEnv(config_dir=tmp_path / "profile", hotkey=False, key_store="file")
+    assert run_app_briefly(env) == 1
+    err = capsys.readouterr().err
+    assert "cannot create the lock file" in err and "permission denied" in err
+    assert "remove the lock file" not in err
 
 
 def test_a_second_launch_whose_first_does_not_answer_says_so(tmp_path):
