@@ -600,12 +600,19 @@ class RaxeApp(QObject):
     def _stop_category(self, finding: Finding, win: DetailsWindow) -> None:
         label = finding.category.label
         self.settings.set(f"category/{label}/action", Action.RECORD.value)
-        self.settings.sync()
+        error = self.settings.sync()
         self.policies = self.settings.policies()
         self.events.log("action", name="stop_category", category=label)
+        name = finding.category.info.display_name.lower()
+        if error:
+            self.events.log("settings_not_saved", error=error)
+            win.show_status(
+                f"No more warnings about {name} until RAXE Desktop restarts: the setting could "
+                "not be saved, so it applies to this session only."
+            )
+            return
         win.show_status(
-            f"No more warnings about {finding.category.info.display_name.lower()} "
-            "(still recorded in history; change it in Settings)."
+            f"No more warnings about {name} (still recorded in history; change it in Settings)."
         )
 
     def open_history(self) -> HistoryWindow:
@@ -635,6 +642,14 @@ class RaxeApp(QObject):
 
     def _settings_saved(self, dlg: SettingsDialog) -> None:
         self.apply_settings()
+        if dlg.save_error:
+            self.events.log("settings_not_saved", error=dlg.save_error)
+            self.notifier.say(
+                "RAXE: settings",
+                f"Your settings could not be saved ({dlg.save_error}): they apply to this "
+                "session only, until RAXE Desktop restarts.",
+                error=True,
+            )
         if "startup/at_login" in dlg.changed:
             self.set_autostart(bool(self.settings.get("startup/at_login")))
 

@@ -133,8 +133,12 @@ class Settings:
         setting = BY_KEY[key]
         self._qs.setValue(key, _coerce(setting, value))
 
-    def sync(self) -> None:
+    def sync(self) -> str:
+        """Write the settings out; "" when saved, else why not (e.g. "AccessError": a
+        read-only settings.ini), in which case they hold for this session only."""
         self._qs.sync()
+        status = self._qs.status()
+        return "" if status == QSettings.Status.NoError else status.name
 
     def policies(self) -> dict[Category, CategoryPolicy]:
         return {

@@ -323,6 +323,7 @@ class SettingsDialog(QDialog):
         self._shown: dict[str, object] = {}
         #: After Save: the keys whose editor the user changed from what it first showed.
         self.changed: frozenset[str] = frozenset()
+        self.save_error = ""
         lay = QVBoxLayout(self)
         form = QFormLayout()
         for s in SETTINGS:
@@ -392,7 +393,8 @@ class SettingsDialog(QDialog):
         # opened (e.g. "Stop warning about …" in Details) keeps its newer value.
         for key in sorted(self.changed):
             self.settings.set(key, self.editors[key]())
-        self.settings.sync()
+        #: Why the settings could not be written out ("" when they were).
+        self.save_error = self.settings.sync()
         emit(self.applied)
         self.accept()
 

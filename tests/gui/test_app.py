@@ -448,6 +448,27 @@ def test_low_severity_personal_data_is_recorded_without_a_notification(
     assert wait_event(qtbot, env, "notified", category="pii_exposure")["source"] == "manual"
 
 
+def test_settings_that_cannot_be_saved_apply_to_the_session_and_say_so(
+    qtbot, make_app, clipboard
+):
+    app, env = make_app()
+    ini = env.config_dir / "settings.ini"
+    ini.unlink(missing_ok=True)
+    ini.mkdir()  # cannot be written, even by root: QSettings reports AccessError
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "notified", category="jailbreak")
+    win = app.open_details(app.findings.latest())
+    win.btn_stop.click()
+    assert "this session only" in win.status_label.text()
+    assert app.policies[app.findings.latest().category].action.value == "record"
+    assert wait_event(qtbot, env, "settings_not_saved")["error"] == "AccessError"
+    dlg = app.open_settings()
+    dlg.widgets["notify/burst"].setValue(5)
+    dlg.save()
+    assert app.notifier.limiter.burst == 5
+    assert any("this session only" in p.body_label.text() for p in app.notifier.popups)
+
+
 def test_a_failing_scan_sets_error_state_and_worker_keeps_serving(qtbot, make_app, clipboard):
     app, env = make_app()
     clipboard.setText("BOOM goes the detector")
