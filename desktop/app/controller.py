@@ -42,6 +42,8 @@ from desktop.platform.keystore import HashKey, load_hash_key
 T = TypeVar("T")
 
 ALERT_MS = 30_000
+#: How often the history's retention is applied while the app runs.
+RETENTION_INTERVAL_MS = 3_600_000
 #: How many findings' redacted copies are remembered (so "Clear clipboard" still applies).
 REDACTED_KEPT = 20
 SKIP_MESSAGES = {
@@ -82,8 +84,7 @@ class RaxeApp(QObject):
                 error=opened.error,
                 moved_to=opened.moved_to.name if opened.moved_to else None,
             )
-        days = int(self.settings.get("history/retention_days"))
-        removed = self._with_history("retention", lambda: self.history.apply_retention(days), 0)
+        self.apply_retention()
         self.findings = RecentFindings()
         self.pause_state = PauseState()
         self.state = "starting"
@@ -139,6 +140,11 @@ class RaxeApp(QObject):
         self._alert_timer = QTimer(self)
         self._alert_timer.setSingleShot(True)
         self._alert_timer.timeout.connect(self._refresh_state)
+        #: The history's retention holds while the app runs, not only at start.
+        self._retention_timer = QTimer(self)
+        self._retention_timer.setInterval(RETENTION_INTERVAL_MS)
+        self._retention_timer.timeout.connect(self.apply_retention)
+        self._retention_timer.start()
 
         self.scanner = ScanService(detector_factory, self)
         w = self.scanner
@@ -149,7 +155,6 @@ class RaxeApp(QObject):
         w.dropped.connect(self._on_dropped)
         w.redacted.connect(self._on_redacted)
         self.apply_settings()
-        self.events.log("history_retention", removed=removed)
         self.events.log("key_store", backend=self.key.backend)
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -202,6 +207,13 @@ class RaxeApp(QObject):
         except sqlite3.Error as exc:
             self.events.log("history_failed", op=op, error=type(exc).__name__)
             return default
+
+    def apply_retention(self) -> int:
+        """Delete detections older than the retention setting; returns how many went."""
+        days = int(self.settings.get("history/retention_days"))
+        removed = self._with_history("retention", lambda: self.history.apply_retention(days), 0)
+        self.events.log("history_retention", removed=removed, days=days)
+        return removed
 
     def _register_own(self, text: str) -> None:
         self.watcher.register_own(text)
@@ -642,6 +654,8 @@ class RaxeApp(QObject):
 
     def _settings_saved(self, dlg: SettingsDialog) -> None:
         self.apply_settings()
+        if "history/retention_days" in dlg.changed:
+            self.apply_retention()
         if dlg.save_error:
             self.events.log("settings_not_saved", error=dlg.save_error)
             self.notifier.say(

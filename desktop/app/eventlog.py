@@ -7,6 +7,7 @@ pass only metadata (categories, keyed hashes, lengths, timings); ``log`` refuses
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -23,12 +24,25 @@ class EventLog:
     ):
         self._lock = threading.Lock()
         self._stream = stream
+        self._path, self._max_bytes = path, max_bytes
         self._fh = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.exists() and path.stat().st_size > max_bytes:
                 path.replace(path.with_suffix(".jsonl.1"))
             self._fh = path.open("a", encoding="utf-8")
+
+    def _rotate_if_large(self) -> None:
+        """With the lock held: past ``max_bytes``, the file becomes ``events.jsonl.1`` (the
+        one before goes) and a new one starts, so a long session cannot grow it unbounded."""
+        if self._fh is None or self._path is None or self._fh.tell() <= self._max_bytes:
+            return
+        self._fh.close()
+        self._fh = None
+        with contextlib.suppress(OSError):  # else it keeps growing rather than losing events
+            self._path.replace(self._path.with_suffix(".jsonl.1"))
+        with contextlib.suppress(OSError):
+            self._fh = self._path.open("a", encoding="utf-8")
 
     def log(self, event: str, **fields: Any) -> None:
         bad = FORBIDDEN_FIELDS.intersection(fields)
@@ -44,6 +58,8 @@ class EventLog:
                         out.flush()
                     except (OSError, ValueError):
                         pass
+            with contextlib.suppress(OSError, ValueError):
+                self._rotate_if_large()
 
     def close(self) -> None:
         with self._lock:

@@ -332,6 +332,25 @@ def test_a_notification_that_fails_never_skips_the_history(qtbot, make_app, clip
     assert [e.category for e in app.history.entries()] == ["pii_exposure", "jailbreak"]
 
 
+def test_history_retention_holds_while_the_app_runs(qtbot, make_app, clipboard):
+    app, env = make_app()
+    day = 86400
+    app.history.add(
+        source="clipboard", category="jailbreak", severity="high", confidence=0.9,
+        text_hash="old", ts=time.time() - 40 * day,
+    )  # fmt: skip
+    assert app._retention_timer.isActive() and app._retention_timer.interval() <= 3_600_000
+    app._retention_timer.timeout.emit()  # an hour later: past the 30 days, gone
+    assert app.history.entries() == []
+    clipboard.setText(JAILBREAK)
+    qtbot.waitUntil(lambda: len(app.history.entries()) == 1, timeout=5000)
+    dlg = app.open_settings()
+    dlg.widgets["history/retention_days"].setValue(0)  # keep nothing: applied at once
+    dlg.save()
+    assert app.history.entries() == []
+    assert wait_event(qtbot, env, "history_retention", days=0)["removed"] == 1
+
+
 def test_a_history_that_refuses_writes_still_warns(qtbot, make_app, clipboard):
     app, env = make_app()
     app.history._db.execute("PRAGMA query_only = ON")  # every write fails, as on a read-only disk

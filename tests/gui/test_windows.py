@@ -257,6 +257,17 @@ def test_history_window_says_when_the_database_is_locked(qtbot, tmp_path):
     h.close()
 
 
+def test_the_event_log_rotates_while_it_runs(tmp_path):
+    path = tmp_path / "events.jsonl"
+    log = EventLog(path, max_bytes=2_000)
+    for i in range(100):
+        log.log("scanned", request_id=i)
+    log.close()
+    assert path.stat().st_size <= 2_100 and (tmp_path / "events.jsonl.1").exists()
+    assert (tmp_path / "events.jsonl.1").stat().st_size <= 2_100
+    assert '"request_id": 99' in path.read_text()
+
+
 def test_history_retention_filter_and_clear(qtbot, tmp_path):
     h = History(tmp_path / "h.sqlite3")
     now = time.time()
