@@ -308,16 +308,31 @@ def _iban_span(m: re.Match[str]) -> tuple[int, int] | None:
     valid IBAN sits inside it; the match is consumed, so the scan would never try that one.
     """
     value = m.group()
-    if std_iban.is_valid(value):
+    if _iban_ok(value):
         return m.start(), m.end()
     tokens = [(t.start(), t.end()) for t in _IBAN_TOKEN.finditer(value)]
     for i, (a, _) in enumerate(tokens):
         if not _IBAN_HEAD.match(value, a):
             continue
         for j in range(len(tokens) - 1, i, -1):
-            if std_iban.is_valid(value[a : tokens[j][1]]):
+            candidate = value[a : tokens[j][1]]
+            if not 15 <= len(candidate) - candidate.count(" ") <= 34:
+                continue  # no country's IBAN is shorter or longer
+            if _iban_ok(candidate):
                 return m.start() + a, m.start() + tokens[j][1]
     return None
+
+
+def _iban_ok(value: str) -> bool:
+    """stdnum's full check, after the cheap ISO 7064 mod-97 test that nearly every
+    non-IBAN fails (a page of "GB82 GB82 …" made thousands of full checks)."""
+    compact = value.replace(" ", "")
+    if not compact.isalnum() or not compact.isascii():
+        return False
+    moved = compact[4:] + compact[:4]
+    if int("".join(str(int(c, 36)) for c in moved)) % 97 != 1:
+        return False
+    return bool(std_iban.is_valid(value))
 
 
 def _check_iban(m: re.Match[str], text: str) -> Hit | None:
@@ -759,7 +774,9 @@ def _check_destructive(m: re.Match[str], text: str) -> Hit | None:
 _PERSISTENCE = (
     _re(rf"\bcrontab\b[^\n]{{0,300}}?\b{_FETCH}\b", _I),
     _re(rf"\b{_FETCH}\b[^\n]{{0,300}}?\|\s{{0,3}}crontab\b", _I),
-    _re(rf"(?:@reboot|(?:\*|\d{{1,2}})(?:/\d{{1,2}})?\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*)\s[^\n]{{0,300}}?(?:\b{_FETCH}\b|/dev/tcp|\bnc\s)"),
+    # A cron entry starts a line or a quoted string ("echo '* * * * * curl …' | crontab -"): anchored,
+    # so a page of "* * * * *" is not tried at every star.
+    _re(rf"(?m)(?:^|(?<=[\"']))[ \t]{{0,4}}(?:@reboot|(?:\*|\d{{1,2}})(?:/\d{{1,2}})?\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*)\s[^\n]{{0,300}}?(?:\b{_FETCH}\b|/dev/tcp|\bnc\s)"),
     _re(r"\breg(?:\.exe)?\s{1,5}add\s{1,5}[\"']?HK(?:CU|LM|EY_CURRENT_USER|EY_LOCAL_MACHINE)\\Software\\Microsoft\\Windows\\CurrentVersion\\Run(?:Once)?\b", _I),
     _re(r"\b(?:New|Set)-ItemProperty\b[^\n]{0,200}?\\CurrentVersion\\Run(?:Once)?\b", _I),
     _re(r"NOPASSWD\s{0,3}:\s{0,3}ALL[^\n]{0,100}?(?:>>?\s{0,3}|\btee\s{1,5}(?:-a\s{1,5})?)/etc/sudoers"),
@@ -1233,7 +1250,9 @@ RULES: tuple[Rule, ...] = (
          patterns=_REVERSE_SHELL, check=_check_reverse_shell,
          keywords=("/dev/tcp", "/dev/udp", "nc", "netcat", "socat", "mkfifo", "tcpclient", "pty.spawn", "socket")),
     Rule("cmd.powershell_cradle", CMD, CRITICAL, "PowerShell downloads code and runs it (download cradle)",
-         patterns=_PS_CRADLE, keywords=("iex", "invoke-expression")),
+         patterns=_PS_CRADLE, keywords=("iex", "invoke-expression"),
+         requires=("downloadstring", "downloaddata", "iwr", "irm", "invoke-webrequest", "invoke-restmethod",
+                   "net.webclient")),
     Rule("cmd.powershell_encoded", CMD, CRITICAL, "PowerShell runs a base64-encoded command",
          patterns=(_PS_ENCODED,), check=_check_ps_encoded, keywords=("powershell", "pwsh")),
     Rule("cmd.lolbin_download", CMD, HIGH, "Windows system tool used to download or run remote code",

