@@ -126,6 +126,7 @@ class RaxeApp(QObject):
         self.tray.resume.connect(self.resume)
         self.tray.ignore_next.connect(self.watcher.set_ignore_next)
         self.watcher.ignore_next_used.connect(lambda: self.tray.set_ignore_next(False))
+        self.tray.show_last_warning.connect(self.open_last_warning)
         self.tray.show_history.connect(self.open_history)
         self.tray.show_settings.connect(self.open_settings)
         self.tray.show_about.connect(self.open_about)
@@ -451,6 +452,7 @@ class RaxeApp(QObject):
                 req.total_chars,
             )
             self.findings.add(finding)
+            self.tray.set_last_warning(self.findings.latest_warning() is not None)
             self._notify(finding)
         if (
             result.is_threat
@@ -510,6 +512,13 @@ class RaxeApp(QObject):
         self.events.log("details_opened", request_id=finding.request_id)
         self._keep(win)
         return win
+
+    def open_last_warning(self) -> DetailsWindow | None:
+        """Details of the newest warning still held in memory (nothing is read from disk)."""
+        finding = self.findings.latest_warning()
+        if finding is None:
+            return None
+        return self.open_details(finding)
 
     def _on_clear_clipboard(self, finding: Finding) -> None:
         self._clear_clipboard(finding, self.sender())

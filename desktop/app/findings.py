@@ -90,6 +90,17 @@ class RecentFindings:
     def latest(self) -> Finding | None:
         return self._items[-1] if self._items else None
 
+    def latest_warning(self) -> Finding | None:
+        """The newest finding that was a warning (not an explicit scan's clean answer)."""
+        return next(
+            (
+                f
+                for f in reversed(self._items)
+                if f.result.is_threat and not f.decision.answer_clean
+            ),
+            None,
+        )
+
     def by_request(self, request_id: int) -> Finding | None:
         return next((f for f in self._items if f.request_id == request_id), None)
 

@@ -20,6 +20,7 @@ class TrayUI(QObject):
     pause = Signal(float)  # seconds; math.inf = until resumed
     resume = Signal()
     ignore_next = Signal(bool)
+    show_last_warning = Signal()
     show_history = Signal()
     show_settings = Signal()
     show_about = Signal()
@@ -52,6 +53,11 @@ class TrayUI(QObject):
         self.ignore_action.toggled.connect(self.ignore_next)
         m.addAction(self.ignore_action)
         m.addSeparator()
+        # The last warning's Details (its text is held in memory only): a missed one can
+        # still be acted on. Disabled until there is one.
+        self.last_warning_action = m.addAction("Show last warning…")
+        self.last_warning_action.triggered.connect(self.show_last_warning)
+        self.last_warning_action.setEnabled(False)
         m.addAction("Recent detections…").triggered.connect(self.show_history)
         m.addAction("Settings…").triggered.connect(self.show_settings)
         m.addAction("About").triggered.connect(self.show_about)
@@ -81,6 +87,9 @@ class TrayUI(QObject):
     def set_ignore_next(self, on: bool) -> None:
         """Show the one-shot flag's state (e.g. unchecked once a copy used it)."""
         self.ignore_action.setChecked(on)
+
+    def set_last_warning(self, available: bool) -> None:
+        self.last_warning_action.setEnabled(available)
 
     def set_hotkey_status(self, text: str) -> None:
         self.hotkey_action.setText(text)

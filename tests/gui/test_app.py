@@ -544,6 +544,7 @@ def test_tray_menu_has_every_entry(make_app):
         "Scan clipboard now",
         "Pause",
         "Ignore next copy",
+        "Show last warning…",
         "Recent detections…",
         "Settings…",
         "About",
@@ -557,6 +558,23 @@ def test_tray_menu_has_every_entry(make_app):
     ]
     assert app.tray.hotkey_action.text().startswith("Hotkey unavailable")
     assert "Scan clipboard now" in app.tray.hotkey_action.text()
+
+
+def test_show_last_warning_opens_the_newest_warning_held_in_memory(qtbot, make_app, clipboard):
+    app, env = make_app()
+    action = app.tray.last_warning_action
+    assert not action.isEnabled() and app.open_last_warning() is None
+    clipboard.setText(JAILBREAK)
+    wait_event(qtbot, env, "notified", category="jailbreak")
+    clipboard.setText("harmless words")
+    app.scan_clipboard_now()  # a clean answer is not a warning
+    wait_event(qtbot, env, "notified", source="manual")
+    assert action.isEnabled()
+    for popup in list(app.notifier.popups):
+        popup.close()  # the user missed the warning
+    action.trigger()
+    win = app.windows[-1]
+    assert win.finding.category.label == "jailbreak" and win.text_view.toPlainText() == JAILBREAK
 
 
 def test_selection_reader_copy_path_restores_the_clipboard(qtbot, clipboard):
