@@ -196,6 +196,8 @@ _CARD_RUN = _re(
     # A bare 12-19 digit field of CSV: a comma on one side or both (never a thousands group, which
     # has three digits; the Luhn check and the brand's prefix and length still apply).
     r"|(?<=,)\d{12,19}(?![\w\-.]|/\d)|(?<![\w\-.,/])\d{12,19}(?=,)"
+    # Four groups of four with dots ("4539.1488.0343.6467"), as some forms and scans print them.
+    r"|(?<![\w\-.,/])\d{4}\.\d{4}\.\d{4}\.\d{4}(?![\w\-]|[.,/]\d)"
 )
 _DIGIT_GROUP = _re(r"\d+")
 _MAX_CARD_RUNS = 20_000

@@ -968,3 +968,10 @@ def test_cron_entries_are_found_where_cron_lines_start(text: str) -> None:
 
 def test_a_markdown_list_of_stars_is_not_a_cron_entry() -> None:
     assert "cmd.persistence" not in ids("Rating: * * * * * and then curl the API as usual")
+
+
+def test_a_card_number_written_with_dots_is_found_and_masked() -> None:
+    found = scan_rules("Card: 4539.1488.0343.6467")
+    assert [e.rule_id for e in found] == ["pii.payment_card"]
+    assert redact("Card: 4539.1488.0343.6467", found) == "Card: ••••.••••.••••.6467"
+    assert "pii.payment_card" not in ids("version 4539.1488.0343.6468")  # fails Luhn
