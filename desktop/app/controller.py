@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 import desktop
 from desktop.app.clipboard import ClipboardWatcher, Sample, read_mime
 from desktop.app.decisions import (
+    DEFAULT_MAX_CHARS,
     Action,
     ChangeKind,
     PauseState,
@@ -577,11 +578,33 @@ class RaxeApp(QObject):
             return
         if any(f.request_id == finding.request_id for f, _ in self._masking.values()):
             return  # already masking this one: its answer will come
+        text = finding.text
+        if finding.truncated:  # only a cut was scanned: a copy of it would drop the rest
+            text = self._whole_text(finding, win)
+            if text is None:
+                return
         # A megabyte of text takes seconds to mask and check: the worker thread does it.
-        job = self.scanner.redact(finding.request_id, finding.text)
+        job = self.scanner.redact(finding.request_id, text)
         self._masking[job.id] = (finding, win)
         win.btn_redact.setEnabled(False)
         win.show_status("Masking…")
+
+    def _whole_text(self, finding: Finding, win: DetailsWindow) -> str | None:
+        """The whole clipboard text of a finding whose text was cut before its scan, to be
+        masked in full; None (and the user told) when there is no whole text to mask."""
+        whole = None
+        if finding.source not in (Source.HOTKEY, Source.SELECTION):
+            mime = self.clipboard.mimeData(QClipboard.Mode.Clipboard)
+            whole = mime.text() if mime is not None and mime.hasText() else None
+        if whole is None or len(whole) > DEFAULT_MAX_CHARS:
+            self.events.log("action_refused", name="replace_redacted", reason="too_long")
+            win.show_status(
+                "Only the first part of this text was scanned, and the whole of it cannot be "
+                f"masked (at most {DEFAULT_MAX_CHARS:,} characters of copied text): nothing was "
+                "replaced. Use “Clear clipboard” instead."
+            )
+            return None
+        return whole
 
     def _on_redacted(self, job: RedactJob, copy: str) -> None:
         finding, win = self._masking.pop(job.id, (None, None))

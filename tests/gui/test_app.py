@@ -207,6 +207,22 @@ def test_a_copy_made_while_masking_is_left_alone(qtbot, make_app, clipboard):
     assert [e["name"] for e in refused] == ["replace_redacted"]
 
 
+def test_a_redacted_copy_of_a_cut_text_masks_the_whole_clipboard(qtbot, make_app, clipboard):
+    app, env = make_app()
+    app.settings.set("scan/max_chars", 60)
+    app.apply_settings()
+    text = CARD + " " + "Rest of the document. " * 20 + "and 4111 1111 1111 1111 end"
+    clipboard.setText(text)
+    wait_event(qtbot, env, "notified", category="pii_exposure")
+    assert app.findings.latest().truncated
+    win = app.open_details(app.findings.latest())
+    win.btn_redact.click()
+    qtbot.waitUntil(lambda: win.status_label.text() == REDACTED, timeout=5000)
+    copy = clipboard.text()
+    assert "4111 1111 1111 1111" not in copy  # in the tail too, past the scanned cut
+    assert copy.endswith("1111 end") and len(copy) == len(text)
+
+
 def test_a_withheld_copy_is_not_called_a_redacted_copy(qtbot, make_app, clipboard):
     import dataclasses
 
