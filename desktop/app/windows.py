@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QGuiApplication, QKeyEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -75,7 +75,18 @@ def readonly_text(text: str) -> QPlainTextEdit:
     return edit
 
 
-class DetailsWindow(QWidget):
+class EscapeCloses:
+    """Mixed into a plain window (QWidget): Escape closes it, as it does a dialog."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        no_modifier = event.modifiers() == Qt.KeyboardModifier.NoModifier
+        if event.key() == Qt.Key.Key_Escape and no_modifier:
+            self.close()
+            return
+        super().keyPressEvent(event)
+
+
+class DetailsWindow(EscapeCloses, QWidget):
     clear_clipboard = Signal(object)
     replace_redacted = Signal(object)
     mark_safe = Signal(object)
@@ -233,7 +244,7 @@ def display_text(text: str) -> tuple[str, Callable[[int], int]]:
     return shown, to_shown
 
 
-class HistoryWindow(QWidget):
+class HistoryWindow(EscapeCloses, QWidget):
     def __init__(self, history: History, parent: QWidget | None = None):
         super().__init__(parent, Qt.WindowType.Window)
         self.history = history

@@ -118,6 +118,19 @@ def test_details_window_shows_a_short_text_whole_without_a_note(qtbot):
     assert win.shown_span == (0, len(MARKUP)) and win.shown_note.isHidden()
 
 
+def test_escape_closes_the_details_and_history_windows(qtbot, tmp_path):
+    details = DetailsWindow(finding())
+    history = HistoryWindow(History(tmp_path / "h.sqlite3"))
+    for win, focus in ((details, details.text_view), (history, history.table)):
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.keyClick(focus, Qt.Key.Key_A)  # other keys do not close it
+        assert win.isVisible()
+        qtbot.keyClick(focus, Qt.Key.Key_Escape)
+        assert not win.isVisible()
+    history.history.close()
+
+
 def test_details_window_with_markup_explanation(qtbot):
     f = finding(text="plain <b>bold</b> text")
     win = DetailsWindow(f)
