@@ -43,6 +43,8 @@ from desktop.platform.keystore import HashKey, load_hash_key
 T = TypeVar("T")
 
 ALERT_MS = 30_000
+#: How often a history file that could not be opened is tried again.
+REOPEN_INTERVAL_MS = 60_000
 #: How often the history's retention is applied while the app runs.
 RETENTION_INTERVAL_MS = 3_600_000
 #: How many findings' redacted copies are remembered (so "Clear clipboard" still applies).
@@ -85,6 +87,12 @@ class RaxeApp(QObject):
                 error=opened.error,
                 moved_to=opened.moved_to.name if opened.moved_to else None,
             )
+        #: While the history is kept in memory: try the file again now and then.
+        self._reopen_timer = QTimer(self)
+        self._reopen_timer.setInterval(REOPEN_INTERVAL_MS)
+        self._reopen_timer.timeout.connect(self._reopen_history)
+        if opened.problem == "unavailable":
+            self._reopen_timer.start()
         self.apply_retention()
         self.findings = RecentFindings()
         self.pause_state = PauseState()
@@ -216,6 +224,20 @@ class RaxeApp(QObject):
         removed = self._with_history("retention", lambda: self.history.apply_retention(days), 0)
         self.events.log("history_retention", removed=removed, days=days)
         return removed
+
+    def _reopen_history(self) -> None:
+        """The history file could not be opened at start (locked, say): try it again; once
+        it opens, what was kept in memory meanwhile moves into it."""
+        opened = open_history(self.env.history_path, open_timeout=0.2)
+        if opened.problem:
+            opened.history.close()
+            return
+        self._reopen_timer.stop()
+        memory, self.history = self.history, opened.history
+        self._with_history("absorb", lambda: self.history.absorb(memory), None)
+        memory.close()
+        self.events.log("history_reopened")
+        self.apply_retention()
 
     def _register_own(self, text: str) -> None:
         self.watcher.register_own(text)
@@ -736,6 +758,6 @@ def history_notice(opened: Opened) -> str:
     if opened.problem:
         return (
             f"The detection history could not be opened ({opened.error}): detections are "
-            "kept in memory only until RAXE Desktop restarts."
+            "kept in memory until it can be (RAXE Desktop tries again every minute)."
         )
     return ""

@@ -44,15 +44,40 @@ class Entry:
 BUSY_TIMEOUT_S = 0.5
 
 
+#: How long opening waits for another connection's lock (a backup tool copying the file at
+#: login): longer than a statement, since the app is only starting.
+OPEN_TIMEOUT_S = 2.0
+
+
 class History:
-    def __init__(self, path: Path | str, *, timeout: float = BUSY_TIMEOUT_S):
-        self._db = sqlite3.connect(str(path), timeout=timeout)
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        timeout: float = BUSY_TIMEOUT_S,
+        open_timeout: float | None = None,
+    ):
+        wait = timeout if open_timeout is None else open_timeout
+        self._db = sqlite3.connect(str(path), timeout=wait)
         try:
             self._db.executescript(SCHEMA)
             self._db.commit()
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         except sqlite3.Error:
             self._db.close()
             raise
+
+    def absorb(self, other: History) -> None:
+        """Copy ``other``'s detections and safe marks here (the in-memory history kept while
+        the file could not be opened)."""
+        cols = "ts, source, category, severity, confidence, text_hash, preview"
+        rows = other._db.execute(f"SELECT {cols} FROM detections ORDER BY id").fetchall()
+        self._db.executemany(f"INSERT INTO detections ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        safe = other._db.execute("SELECT text_hash, ts FROM safe_hashes").fetchall()
+        self._db.executemany(
+            "INSERT OR REPLACE INTO safe_hashes (text_hash, ts) VALUES (?, ?)", safe
+        )
+        self._db.commit()
 
     def add(
         self,
@@ -140,11 +165,15 @@ class Opened:
     error: str = ""
 
 
-def open_history(path: Path, *, timeout: float = BUSY_TIMEOUT_S) -> Opened:
+def open_history(
+    path: Path, *, timeout: float = BUSY_TIMEOUT_S, open_timeout: float = OPEN_TIMEOUT_S
+) -> Opened:
     """Open the history; a damaged file is moved aside (``<name>.corrupt-<time>``) and replaced
-    by a fresh one; a file that cannot be opened at all leaves a history in memory."""
+    by a fresh one; a file that cannot be opened at all leaves a history in memory (the
+    controller tries the file again later). A lock held by another connection is waited for
+    up to ``open_timeout`` seconds."""
     try:
-        return Opened(History(path, timeout=timeout))
+        return Opened(History(path, timeout=timeout, open_timeout=open_timeout))
     except sqlite3.Error as exc:
         error = type(exc).__name__
         if not is_corrupt(exc):

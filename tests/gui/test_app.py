@@ -367,6 +367,55 @@ def test_history_retention_holds_while_the_app_runs(qtbot, make_app, clipboard):
     assert wait_event(qtbot, env, "history_retention", days=0)["removed"] == 1
 
 
+def test_a_history_locked_at_start_is_waited_for_then_tried_again(
+    qtbot, make_app, clipboard, tmp_path
+):
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    db = profile / "history.sqlite3"
+    other = sqlite3.connect(str(db))
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    other.execute("BEGIN EXCLUSIVE")  # held past the open timeout
+    try:
+        app, env = make_app()
+        assert wait_event(qtbot, env, "history_problem")["problem"] == "unavailable"
+        assert app._reopen_timer.isActive()
+        clipboard.setText(JAILBREAK)
+        qtbot.waitUntil(lambda: len(app.history.entries()) == 1, timeout=5000)  # in memory
+        app._reopen_timer.timeout.emit()  # still locked: stays in memory, tries again
+        assert app._reopen_timer.isActive() and len(app.history.entries()) == 1
+    finally:
+        other.rollback()
+        other.close()
+    app._reopen_timer.timeout.emit()
+    wait_event(qtbot, env, "history_reopened")
+    assert not app._reopen_timer.isActive()
+    assert [e.category for e in app.history.entries()] == ["jailbreak"]  # moved to the file
+    check = sqlite3.connect(str(db))
+    assert check.execute("SELECT COUNT(*) FROM detections").fetchone() == (1,)
+    check.close()
+
+
+def test_a_history_lock_released_during_start_is_waited_for(qtbot, make_app, tmp_path):
+    import threading
+
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    other = sqlite3.connect(str(profile / "history.sqlite3"), check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    other.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(0.5, lambda: (other.rollback(), other.close()))
+    release.start()
+    try:
+        app, env = make_app()
+    finally:
+        release.join()
+    assert not [e for e in events_of(env.events_path) if e["event"] == "history_problem"]
+    assert not app._reopen_timer.isActive()
+
+
 def test_a_history_that_refuses_writes_still_warns(qtbot, make_app, clipboard):
     app, env = make_app()
     app.history._db.execute("PRAGMA query_only = ON")  # every write fails, as on a read-only disk
