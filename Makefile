@@ -6,7 +6,7 @@ PYTHON_BOOT ?= python3
 PYTHON ?= $(VENV)/bin/python
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: venv install install-dev system-deps runtime-deps run test lint bench installer model
+.PHONY: venv install install-dev install-train system-deps runtime-deps run test lint bench installer model
 
 # A venv whose pip is missing was left by a failed `python3 -m venv` (Debian without
 # python3-venv creates bin/python before ensurepip fails): made again.
@@ -25,6 +25,12 @@ install-dev: system-deps venv
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev,train,installer]"
 
+# The recipe's extra (torch, transformers, faker, …) for `make model`. The pinned torch is a CPU
+# build on this project's Python 3.11 machines; elsewhere pip may fetch a (large) CUDA build.
+install-train: venv
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[train]"
+
 runtime-deps:
 	bash .ci/install-system-deps.sh --runtime
 
@@ -42,7 +48,7 @@ test: install-dev lint
 bench: install
 	$(PYTHON) -m desktop bench
 
-installer: venv
+installer: system-deps venv
 	$(PIP) install -q -e ".[installer]"
 	$(PYTHON) installer/build.py
 
@@ -58,7 +64,7 @@ MODEL_WORK ?= models/training/out
 # PYTHONHASHSEED=0: Faker's it_IT city list follows str hashing (see build_dataset.py).
 TEACHER = $(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --keep-layers "" --epochs 3 \
 	--eval-every 600 --max-val 2500 --patience 4 --save-logits
-model: venv
+model: install-train
 	PYTHONHASHSEED=0 $(PYTHON) -m models.training.build_dataset --data-dir $(DATA_DIR) --out $(MODEL_WORK)/data --card models/training/DATASET.md
 	$(TEACHER) --out $(MODEL_WORK)/teacherA --lr 5e-5 --batch-size 32 --seed 13
 	$(TEACHER) --out $(MODEL_WORK)/teacherB --lr 1e-4 --batch-size 64 --seed 7

@@ -18,8 +18,16 @@ pkgs=(
   libxcb-cursor0 libxkbcommon-x11-0 libxkbcommon0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0 libxcb-util1 libegl1 libgl1
-  libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+  libfontconfig1 libdbus-1-3 fonts-dejavu-core
 )
+# GLib's library was renamed libglib2.0-0t64 (Debian 13, Ubuntu 24.04: the 64-bit time_t
+# transition); the old name is only an alias there, which dpkg never reports as installed.
+if dpkg-query -W -f='${Status}' libglib2.0-0t64 2>/dev/null | grep -q "install ok installed" \
+  || apt-cache show libglib2.0-0t64 >/dev/null 2>&1; then
+  pkgs+=(libglib2.0-0t64)
+else
+  pkgs+=(libglib2.0-0)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,5 +36,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Through env: sudo resets the environment, and tzdata would ask for a time zone.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
