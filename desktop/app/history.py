@@ -135,6 +135,12 @@ class History:
         )
         self._db.commit()
 
+    def forget_safe(self) -> int:
+        """Forget every "marked safe" text; returns how many marks went."""
+        cur = self._db.execute("DELETE FROM safe_hashes")
+        self._db.commit()
+        return cur.rowcount
+
     def is_safe(self, text_hash: str) -> bool:
         row = self._db.execute(
             "SELECT 1 FROM safe_hashes WHERE text_hash = ?", (text_hash,)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -260,9 +261,15 @@ class HistoryWindow(EscapeCloses, QWidget):
         self.filter.currentIndexChanged.connect(self.refresh)
         top.addWidget(self.filter)
         top.addStretch(1)
-        self.btn_clear = QPushButton("Clear history")
+        self.btn_forget_safe = QPushButton("Forget safe marks…")
+        self.btn_forget_safe.setToolTip("Warn again about every text you marked as safe")
+        self.btn_forget_safe.clicked.connect(self.forget_safe)
+        top.addWidget(self.btn_forget_safe)
+        self.btn_clear = QPushButton("Clear history…")
         self.btn_clear.clicked.connect(self.clear_history)
         top.addWidget(self.btn_clear)
+        #: Asks (title, question) -> yes; tests replace it.
+        self.confirm: Callable[[str, str], bool] = self._ask
         lay.addLayout(top)
         cols = ["Time", "Source", "Category", "Severity", "Confidence", "Hash", "Preview"]
         self.table = QTableWidget(0, len(cols))
@@ -299,7 +306,39 @@ class HistoryWindow(EscapeCloses, QWidget):
                 self.table.setItem(i, j, QTableWidgetItem(v))  # items render plain text
         self.table.resizeColumnsToContents()
 
+    def _ask(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            title,
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def forget_safe(self) -> None:
+        if not self.confirm(
+            "Forget safe marks",
+            "Forget every text you marked as safe? You will be warned about them again.",
+        ):
+            return
+        try:
+            n = self.history.forget_safe()
+        except sqlite3.Error as exc:
+            self.status_label.setText(
+                f"The safe marks could not be forgotten ({type(exc).__name__}); try again later."
+            )
+            return
+        self.status_label.setText(
+            f"{n} safe mark{'' if n == 1 else 's'} forgotten: "
+            "you will be warned about those texts again."
+        )
+
     def clear_history(self) -> None:
+        if not self.confirm(
+            "Clear history", "Delete every recorded detection? This cannot be undone."
+        ):
+            return
         try:
             self.history.clear()
         except sqlite3.Error as exc:

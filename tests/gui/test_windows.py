@@ -259,6 +259,7 @@ def test_history_window_says_when_the_database_is_locked(qtbot, tmp_path):
         win = HistoryWindow(h)
         qtbot.addWidget(win)
         assert "could not be read (OperationalError)" in win.status_label.text()
+        win.confirm = lambda title, question: True
         win.clear_history()
         assert "could not be cleared (OperationalError)" in win.status_label.text()
         assert time.monotonic() - started < 3.0
@@ -277,8 +278,9 @@ def test_the_event_log_rotates_while_it_runs(tmp_path):
         log.log("scanned", request_id=i)
     log.close()
     assert path.stat().st_size <= 2_100 and (tmp_path / "events.jsonl.1").exists()
-    assert (tmp_path / "events.jsonl.1").stat().st_size <= 2_100
-    assert '"request_id": 99' in path.read_text()
+    older = tmp_path / "events.jsonl.1"
+    assert older.stat().st_size <= 2_100
+    assert '"request_id": 99' in older.read_text() + path.read_text()  # the newest is kept
 
 
 def test_history_retention_filter_and_clear(qtbot, tmp_path):
@@ -315,10 +317,31 @@ def test_history_retention_filter_and_clear(qtbot, tmp_path):
     assert win.table.rowCount() == 2
     win.filter.setCurrentIndex(win.filter.findData("pii_exposure"))
     assert win.table.rowCount() == 1 and win.table.item(0, 2).text() == "pii_exposure"
+    asked = []
+    win.confirm = lambda title, question: asked.append(title) or False  # the user cancels
+    win.clear_history()
+    assert asked == ["Clear history"] and win.table.rowCount() == 1 and len(h.entries()) == 2
+    win.confirm = lambda title, question: True
     win.clear_history()
     assert win.table.rowCount() == 0 and h.entries() == []
     h.mark_safe("zzz")
     assert h.is_safe("zzz") and not h.is_safe("yyy")
+
+
+def test_safe_marks_can_be_forgotten_after_a_confirmation(qtbot, tmp_path):
+    h = History(tmp_path / "h.sqlite3")
+    h.mark_safe("a")
+    h.mark_safe("b")
+    win = HistoryWindow(h)
+    qtbot.addWidget(win)
+    win.confirm = lambda title, question: False
+    win.btn_forget_safe.click()
+    assert h.is_safe("a") and h.is_safe("b")
+    win.confirm = lambda title, question: "warned about them again" in question
+    win.btn_forget_safe.click()
+    assert not h.is_safe("a") and not h.is_safe("b")
+    assert win.status_label.text().startswith("2 safe marks forgotten")
+    h.close()
 
 
 def test_event_log_refuses_text(tmp_path):
