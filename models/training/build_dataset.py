@@ -398,7 +398,11 @@ def seeded_faker(seed: int) -> Faker:
     return fake
 
 
-def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict:
+def build(
+    data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0, machine_rows: bool | None = None
+) -> dict:
+    """Build the splits into ``out``; ``machine_rows`` (default: at full scale) adds this machine's
+    docs, code and scripts."""
     rng = random.Random(seed)
     fake = Faker(G.LOCALES)
     Faker.seed(seed)
@@ -430,7 +434,13 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     gen += list(G.gen_real_entity_questions(rng, s(1500)))
     gen += list(G.single_sentences(rng, corpus, s(2500)))
     gen = cap_groups(gen, GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    local = machine_benign(rng, per_kind=s(700)) if scale >= 0.5 else []
+    # This machine's docs, code and scripts differ from one machine to the next: drawn, cut and
+    # deduplicated with generators of their own, after everything else (build 20), so that every
+    # other row is the same on every machine. (Up to build 19 they shared the main generator, and the
+    # windows cut from every source, hence the rows, depended on the files installed.)
+    if machine_rows is None:
+        machine_rows = scale >= 0.5
+    local = machine_benign(random.Random(seed + 4), per_kind=s(700)) if machine_rows else []
 
     # Drawn from a generator of their own and placed last, so that the rows before them are the same
     # draws as in builds without them.
@@ -438,14 +448,21 @@ def build(data_dir: Path, out: Path, seed: int = 13, scale: float = 1.0) -> dict
     addressed = cap_groups(list(G.gen_addressed_injection(random.Random(seed + 2), seeded_faker(seed + 2), s(3500))),
                            GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     network = cap_groups(list(G.gen_network_exfil(random.Random(seed + 3), seeded_faker(seed + 3), s(600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
-    shell = machine_shell(random.Random(seed + 5), seeded_faker(seed + 5), s(3200), pairs=2) if scale >= 0.5 else []
-    rows, dd = dedup(crop_to_window(corpus + gen + local + admin + addressed + network + shell, rng))
+    shell = machine_shell(random.Random(seed + 5), seeded_faker(seed + 5), s(3200), pairs=2) if machine_rows else []
+    rows, dd = dedup(crop_to_window(corpus + gen + admin + addressed + network, rng))
+    machine, dd_machine = dedup(crop_to_window(local + shell, random.Random(seed + 6)))
+    taken = {norm_key(r.text) for r in rows}
+    kept = [r for r in machine if norm_key(r.text) not in taken]  # never at another row's expense
+    dd = dict(collections.Counter(dd) + collections.Counter(dd_machine))
+    if len(kept) < len(machine):
+        dd["machine_overlap"] = len(machine) - len(kept)
+    rows += kept
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in rows:
         splits[split_of(r.group, seed)].append(r)
     out.mkdir(parents=True, exist_ok=True)
     for name, items in splits.items():
-        rng.shuffle(items)
+        random.Random(f"{seed}/{name}").shuffle(items)
         with gzip.open(out / f"{name}.jsonl.gz", "wt", encoding="utf-8") as fh:
             for r in items:
                 fh.write(json.dumps({"text": r.text, "label": r.label, "source": r.source, "group": r.group}, ensure_ascii=False) + "\n")

@@ -1188,3 +1188,36 @@ def test_layer_latency_times_a_query_pooled_shape(capsys):
     assert "layers 0,1, FFN 64, 2 heads, query-pooled" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         layer_latency.main(["--shapes", "0,3:512:4:max"])
+
+
+def test_rows_from_the_rest_do_not_depend_on_this_machines_files(tmp_path, monkeypatch):
+    """Two machines with different docs and scripts build the same rows from everything else."""
+    data_dir = make_fixture(tmp_path / "shared")
+    Row = build_dataset.Row
+
+    def machine(texts):
+        def benign(rng, per_kind):
+            return [Row(f"{t} {rng.random()}" * 40, "benign", "machine_docs", f"m:{i}") for i, t in enumerate(texts)]
+
+        def shell(rng, fake, n, files=None, pairs=1):
+            return [Row(f"ls -la {t}", "benign", "machine_shell", f"s:{t}") for t in texts]
+
+        return benign, shell
+
+    built = {}
+    for name, texts in (("a", ["alpha", "beta"]), ("b", ["gamma man page", "delta", "epsilon", "zeta"])):
+        benign, shell = machine(texts)
+        monkeypatch.setattr(build_dataset, "machine_benign", benign)
+        monkeypatch.setattr(build_dataset, "machine_shell", shell)
+        out = tmp_path / name
+        build_dataset.build(data_dir, out, scale=0.01, machine_rows=True)
+        built[name] = {
+            split: sorted(
+                (r["text"], r["label"], r["group"])
+                for r in rows(out / f"{split}.jsonl.gz")
+                if not r["source"].startswith("machine")
+            )
+            for split in ("train", "val", "test")
+        }
+        assert any(r["source"].startswith("machine") for s in ("train", "val", "test") for r in rows(out / f"{s}.jsonl.gz"))
+    assert built["a"] == built["b"]
