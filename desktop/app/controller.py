@@ -481,6 +481,7 @@ class RaxeApp(QObject):
             result.is_threat
             and decision.action in (Action.NOTIFY, Action.RECORD)
             and not decision.answer_clean
+            and int(self.settings.get("history/retention_days")) > 0  # 0 days: keep no history
         ):
             preview = None
             if self.settings.get("history/redacted_previews"):

@@ -64,7 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
         "history/retention_days",
         30,
         int,
-        "Keep detection history for this many days",
+        "Keep detection history for this many days (0: keep none)",
         bounds=(0, 3650),
     ),
     Setting(

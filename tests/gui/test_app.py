@@ -365,6 +365,13 @@ def test_history_retention_holds_while_the_app_runs(qtbot, make_app, clipboard):
     dlg.save()
     assert app.history.entries() == []
     assert wait_event(qtbot, env, "history_retention", days=0)["removed"] == 1
+    scans = len([e for e in events_of(env.events_path) if e["event"] == "scanned"])
+    clipboard.setText(JAILBREAK + " again")  # 0 days: warned about, never recorded
+    qtbot.waitUntil(
+        lambda: len([e for e in events_of(env.events_path) if e["event"] == "scanned"]) > scans,
+        timeout=5000,
+    )
+    assert app.history.entries() == []
 
 
 def test_a_history_locked_at_start_is_waited_for_then_tried_again(
