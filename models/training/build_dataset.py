@@ -449,7 +449,9 @@ def build(
                            GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     network = cap_groups(list(G.gen_network_exfil(random.Random(seed + 3), seeded_faker(seed + 3), s(600))), GEN_GROUP_CAP, SOURCE_GROUP_CAP)
     shell = machine_shell(random.Random(seed + 5), seeded_faker(seed + 5), s(3200), pairs=2) if machine_rows else []
-    rows, dd = dedup(crop_to_window(corpus + gen + admin + addressed + network, rng))
+    dev = cap_groups(list(G.gen_dev_artifacts(random.Random(seed + 7), seeded_faker(seed + 7), s(2600))),
+                     GEN_GROUP_CAP, SOURCE_GROUP_CAP)
+    rows, dd = dedup(crop_to_window(corpus + gen + admin + addressed + network + dev, rng))
     machine, dd_machine = dedup(crop_to_window(local + shell, random.Random(seed + 6)))
     taken = {norm_key(r.text) for r in rows}
     kept = [r for r in machine if norm_key(r.text) not in taken]  # never at another row's expense

@@ -1221,3 +1221,27 @@ def test_rows_from_the_rest_do_not_depend_on_this_machines_files(tmp_path, monke
         }
         assert any(r["source"].startswith("machine") for s in ("train", "val", "test") for r in rows(out / f"{s}.jsonl.gz"))
     assert built["a"] == built["b"]
+
+
+def test_developer_artifacts_cover_every_kind_with_threat_twins_in_the_same_groups():
+    import random
+
+    from faker import Faker
+
+    from desktop.detection.rules import scan_rules
+    from models.training import generators as G
+
+    rows = list(G.gen_dev_artifacts(random.Random(3), Faker("en_US"), 13 * 40))
+    again = list(G.gen_dev_artifacts(random.Random(3), Faker("en_US"), 13 * 40))
+    assert [r.label for r in rows] == [r.label for r in again]  # seeded: the same kinds and labels
+    kinds = {r.group.split(":")[2] for r in rows}
+    assert kinds == {name for name, _ in G.DEV_ARTIFACTS}
+    by_group: dict[str, set[str]] = {}
+    for r in rows:
+        by_group.setdefault(r.group, set()).add(r.label)
+    twinned = {g.split(":")[2] for g, labels in by_group.items() if "benign" in labels and len(labels) > 1}
+    # every kind but the four opaque lists and blobs has a threat of the same shape in its groups
+    assert twinned >= kinds - {"uuids", "hashes", "access_log", "json_blob"}
+    benign = [r for r in rows if r.label == "benign" and r.group.split(":")[2] in {"uuids", "hashes", "json_blob"}]
+    # opaque benign artifacts hold nothing a rule calls a threat: the model learns them as text
+    assert benign and not [r.text for r in benign if any(e.severity >= 3 for e in scan_rules(r.text))]
