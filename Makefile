@@ -59,7 +59,8 @@ MODEL_WORK ?= models/training/out
 # seeds and learning rates) score the training rows and 24,000 altered copies of them (augment);
 # their mean logits (ensemble) teach a 2-layer student pruned to 1,024 feed-forward neurons
 # (knowledge distillation, 5 epochs planned; v2.10.0's run stopped at step 13,115, replayed by
-# --stop-after-steps). On one H100 the teachers take 2.5 and 1.5 min, the student about 3 min; on
+# --stop-after-steps). This is the recipe of v2.10.0 (on build 19); the shipped v2.11.0 is v2.10.0
+# continued on build 20 (models/README.md, Training). On one H100 the teachers take 2.5 and 1.5 min, the student about 3 min; on
 # 2 CPU cores expect about 2.5 h per teacher and 1.5 h for the student: run it in the background.
 # PYTHONHASHSEED=0: Faker's it_IT city list follows str hashing (see build_dataset.py).
 TEACHER = $(PYTHON) -m models.training.train --data $(MODEL_WORK)/data --keep-layers "" --epochs 3 \
@@ -76,6 +77,6 @@ model: install-train
 		--ffn-size 1024 --freeze-embeddings --teacher-logits $(MODEL_WORK)/ens/train_logits.npy \
 		--extra-rows $(MODEL_WORK)/augens --kd-alpha 0.8 --kd-temp 2 --epochs 5 --lr 1.5e-4 --eval-every 800 \
 		--patience 20 --max-val 0 --select-budget 0.008 --seed 7 --stop-after-steps 13115
-	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/student --data $(MODEL_WORK)/data --out models --version 2.10.0 --max-benign-fpr 0.008
+	$(PYTHON) -m models.training.export --run $(MODEL_WORK)/student --data $(MODEL_WORK)/data --out models --version 2.11.0 --max-benign-fpr 0.008
 	$(PYTHON) -m models.training.evaluate --data $(MODEL_WORK)/data --model-dir models \
 		--out $(MODEL_WORK)/eval --loso --detector --update-manifest --probe models/training/probes/dev_commands.txt
