@@ -236,6 +236,10 @@ class RaxeApp(QObject):
         memory, self.history = self.history, opened.history
         self._with_history("absorb", lambda: self.history.absorb(memory), None)
         memory.close()
+        for win in self.windows:  # an open Recent detections window follows the file
+            if isinstance(win, HistoryWindow):
+                win.history = self.history
+                win.refresh()
         self.events.log("history_reopened")
         self.apply_retention()
 

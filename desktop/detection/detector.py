@@ -18,6 +18,7 @@ one worker thread (the app's scan worker); build another for another thread.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import time
@@ -71,9 +72,19 @@ _WS = re.compile(r"\s+")
 #: A hidden carrier right after one of these holds a credential ("password: <base64>",
 #: "Authorization: Basic <base64>", a Docker config's "auth": "<base64>"): what it decodes to is
 #: the secret itself, so it is never shown, whatever the rules make of it.
-_SECRET_LABEL = re.compile(
+_SECRET_WORD = (
     r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|auth|credentials?|api[_\-]?key|private[_\-]?key"
-    r"|basic|bearer)[\"']?\s{0,3}[:=]?\s{0,3}[\"']?\s{0,3}$",
+    r"|basic|bearer)"
+)
+#: (A YAML value may start on the next line: "password:\n    <base64>".)
+_SECRET_LABEL = re.compile(
+    _SECRET_WORD + r"[\"']?[ \t]{0,3}[:=]?[ \t]{0,3}(?:\r?\n[ \t]{0,16})?[\"']?[ \t]{0,3}$",
+    re.IGNORECASE,
+)
+#: The same label before a base64 value inside a decoded layer (a Docker config inside a
+#: Kubernetes secret's base64): the inner value decodes to another layer.
+_LABELLED_BLOB = re.compile(
+    _SECRET_WORD + r"[\"']?[ \t]{0,3}[:=][ \t]{0,3}(?:\r?\n[ \t]{0,16})?[\"']?([A-Za-z0-9+/_\-]{8,4096}={0,2})",
     re.IGNORECASE,
 )
 #: What a decoded credential is shown as.
@@ -448,14 +459,30 @@ def _original_offset(clean_offset: int, visible: str) -> int:
 
 
 def _decoded_secrets(visible: str, layers: Sequence[HiddenLayer]) -> frozenset[str]:
-    """What the hidden carriers right after a credential label decode to (see ``_SECRET_LABEL``)."""
-    return frozenset(
+    """What the hidden carriers right after a credential label decode to (see ``_SECRET_LABEL``),
+    in the visible text or inside another layer's decoded text."""
+    found = {
         layer.decoded
         for layer in layers
         if layer.decoded.strip()
         and 0 < layer.start <= len(visible)
-        and _SECRET_LABEL.search(visible, max(0, layer.start - 48), layer.start)
-    )
+        and _SECRET_LABEL.search(visible, max(0, layer.start - 64), layer.start)
+    }
+    decoded = {layer.decoded for layer in layers if layer.decoded.strip()}
+    for layer in layers:
+        for m in _LABELLED_BLOB.finditer(layer.decoded[:MAX_HIDDEN_RULE_CHARS]):
+            inner = _b64_text(m.group(1))
+            if inner is not None and inner in decoded:
+                found.add(inner)
+    return frozenset(found)
+
+
+def _b64_text(blob: str) -> str | None:
+    try:
+        raw = base64.b64decode(blob + "=" * (-len(blob) % 4), altchars=b"-_" if ("-" in blob or "_" in blob) else None)
+        return raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _shown(masked: str) -> str:

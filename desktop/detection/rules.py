@@ -325,6 +325,7 @@ def _iban_span(m: re.Match[str]) -> tuple[int, int] | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def _iban_ok(value: str) -> bool:
     """stdnum's full check, after the cheap ISO 7064 mod-97 test that nearly every
     non-IBAN fails (a page of "GB82 GB82 …" made thousands of full checks)."""
@@ -499,7 +500,13 @@ _PLACEHOLDER_VALUES = {
 #: reference (``op://``, ``vault://``, ``arn:aws:secretsmanager:…``, ``ssm:/…``), a YAML tag
 #: (``!vault |``) or a Kubernetes-style ``secretKeyRef``.
 _SECRET_REFERENCE = _re(
-    r"(?:/|~/|!|[A-Za-z][A-Za-z0-9+.\-]{1,20}://|arn:aws|(?:ssm|vault|secretsmanager|keyvault|kms|env|file|gcp|azure|aws-sm):)"
+    # a path of two or more segments ("/var/run/secrets/…/token", "~/.config/app/key")
+    r"(?:~?/[\w.\-]+(?:/[\w.\-]+)+/?"
+    r"|!vault\b.*"  # an Ansible Vault tag
+    r"|[A-Za-z][A-Za-z0-9+.\-]{1,20}://[\w.\-/@:]+"  # op://vault/item, vault://…, sm://…
+    r"|arn:aws:[\w\-]+:[\w\-]*:\d*:[\w\-/:.]+"  # arn:aws:secretsmanager:…
+    # ssm:/prod/db/password, file:/run/secrets/db, env:DB_PASSWORD; not "azure:Sup3rS3cret"
+    r"|(?:ssm|vault|secretsmanager|keyvault|kms|env|file|gcp|azure|aws-sm):(?:[\w.\-]*/[\w/.\-]*|[A-Z][A-Z0-9_]*))"
 )
 _CODE_REFERENCE = _re(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+|[a-z_]+")
 
@@ -511,7 +518,7 @@ def _is_placeholder(value: str) -> bool:
         return True
     if v[0] in "$%{<[(*•#" or "{{" in v or "${" in v or "(" in v or "<" in v:
         return True
-    if _SECRET_REFERENCE.match(v):
+    if _SECRET_REFERENCE.fullmatch(v):
         return True
     return "example" in low or "your" in low or "xxxx" in low or low.startswith("***")
 
@@ -580,11 +587,42 @@ def _check_secret_value(m: re.Match[str], text: str) -> Hit | None:
     return _demote(Hit(), text, m.start(1), m.end(1), value)
 
 
+def _line_before(text: str, pos: int, limit: int) -> str:
+    """The text from the start of ``pos``'s line to ``pos``, at most ``limit`` characters; a line
+    cut by the limit starts with NUL, so that a pattern anchored at "^" does not take it for the
+    line's start. Bounded: one long line must not make every match read it again."""
+    lo = max(0, pos - limit)
+    nl = text.rfind("\n", lo, pos)
+    if nl >= 0:
+        return text[nl + 1 : pos]
+    return text[lo:pos] if lo == 0 else "\0" + text[lo:pos]
+
+
+def _check_random_value(m: re.Match[str], text: str) -> Hit | None:
+    """A labelled value that looks generated: letters and digits mixed ("X-Auth-Status:
+    authenticated_user" and "X-Token-Expiry: 2024-…" are not credentials)."""
+    value = m.group(1)
+    if not (any(c.isdigit() for c in value) and sum(c.isalpha() for c in value) >= 4):
+        return None
+    if re.fullmatch(r"[\d\-:T.Z+]+", value):
+        return None  # a timestamp
+    return _check_secret_value(m, text)
+
+
+_CLI_USER = _re(r"(?:^|\s)(?:-u|--user)\s{1,3}[\"']?[^\s\"':]{1,64}:([^\s\"'@]{4,256})")
+#: Tools whose "-u user:password" is a login, not a user and group (docker run -u, chown).
+_LOGIN_TOOL = _re(r"\b(?:curl|wget|http|https|ftp|lftp|sftp|git|svn|hg|rsync|ldapsearch|smbclient)\b", _I)
+
+
 def _check_cli_password(m: re.Match[str], text: str) -> Hit | None:
     value = m.group(1)
-    # "-u 1000:1000" and "--user root:root" name a user and group (docker, chown), not a password.
-    if value.isdigit() or (value.isalpha() and value.islower() and len(value) <= 12):
-        return None
+    if m.re is _CLI_USER:
+        if not _LOGIN_TOOL.search(_line_before(text, m.start(), 300)):
+            return None
+        # "-u 1000:1000", "--user www-data:www-data": a user and a group, not a password.
+        user = m.group().split(":", 1)[0].split()[-1].strip("\"'")
+        if value.isdigit() or value == user:
+            return None
     return _check_secret_value(m, text)
 
 
@@ -758,8 +796,11 @@ _DESTRUCTIVE = (
     _re(r"\bRemove-Item\b[^\n]{0,100}?-Recurse\b[^\n]{0,60}?[\"']?[a-z]:\\(?:windows\\?)?[\"']?(?=$|[\s;&|])", _I),
     _re(r"\bformat\s{1,5}[a-z]:\s{0,3}/[a-z]", _I),
     _re(r"\bvssadmin(?:\.exe)?\s{1,5}delete\s{1,5}shadows\b", _I),
-    _re(r"\bfind\s{1,5}[\"']?(?:~|/|\$HOME|\$\{HOME\})[\"']?/?\s[^\n|;&]{0,200}?-delete\b"),
-    _re(r"\bshred\b[^\n|;&]{0,100}?(?:(?:~|\$HOME|\$\{HOME\})/\.(?:ssh|gnupg|aws)\b|/dev/(?:sd[a-z]|nvme\d|hd[a-z]))"),
+    # find over the home directory or the root with nothing but traversal options: everything goes
+    # ("find ~ -name '.DS_Store' -delete" deletes what it names, and is everyday).
+    _re(r"\bfind\s{1,5}[\"']?(?:~|/|\$HOME|\$\{HOME\})[\"']?/?(?:\s{1,5}-(?:xdev|mount|depth|(?:min|max)depth\s{1,3}\d{1,3}))*\s{1,5}-delete\b"),
+    # shred of whole key directories ("~/.ssh/*"), not of one named file
+    _re(r"\bshred\b[^\n|;&]{0,100}?(?:(?:~|\$HOME|\$\{HOME\})/\.(?:ssh|gnupg|aws)(?:/\*|/?(?=$|[\s;&|]))|/dev/(?:sd[a-z]|nvme\d|hd[a-z]))"),
 )  # fmt: skip
 
 
@@ -787,6 +828,19 @@ _PERSISTENCE = (
     _re(r"(?:ssh-(?:rsa|ed25519)|ecdsa-sha2)[^\n]{0,800}?>>\s{0,3}\S{0,40}\.ssh/authorized_keys"),
     _re(rf"\b{_FETCH}\b[^\n]{{0,300}}?>>\s{{0,3}}~/\.(?:bashrc|zshrc|profile|bash_profile)\b"),
 )  # fmt: skip
+
+#: What the cron pattern needs after its schedule; without one in the text it is not tried (a page
+#: of quoted stars would make it search from every quote).
+_CRON_NEEDS = _re(rf"\b{_FETCH}\b|/dev/tcp|\bnc\s", _I)
+
+
+def _persistence_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
+    for pattern in _PERSISTENCE:
+        if pattern is _PERSISTENCE[2] and not _CRON_NEEDS.search(text):
+            continue
+        for m in pattern.finditer(text):
+            yield m.start(), m.end(), Hit()
+
 
 _INTERPRETER_PAYLOAD = (
     _re(r"\b(?:eval|exec)\s{0,3}\(\s{0,3}(?:base64\.b64decode|base64\.decodebytes|codecs\.decode|zlib\.decompress|marshal\.loads|bytes\.fromhex|__import__|compile\s{0,3}\(\s{0,3}base64|atob|Buffer\.from|base64_decode|gzinflate|str_rot13|gzuncompress)"),
@@ -976,7 +1030,7 @@ _OBJECT_ENDS = _re(
     r"|somewhere|anywhere|across|after|before|first|asap|quietly|silently|secretly"
     # nouns that carry the same thing on: "the conversation history", "the .env file"
     r"|history|logs?|transcripts?|files?|folders?|director(?:y|ies)|contents?|values?|variables?|data|text"
-    r"|threads?|records?|lists?|dumps?|archives?|backups?|strings?|entries|so\s+far)\b)",
+    r"|threads?|records?|lists?|dumps?|archives?|backups?|strings?|entries|so\s+far|\w{2,}ly)\b)",
     _I,
 )
 _FROM_SOURCE = _re(r"\bfrom\b", _I)
@@ -1083,8 +1137,16 @@ _PROMPT_EXTRACTION = (
 
 
 #: Where an imperative starts: the line's start, a sentence's, after "please", "now", "and".
-_IMPERATIVE_LEAD = _re(r"(?:^|[.!?:;,]|\b(?:please|now|then|and|also|first|just|simply))\s{0,3}$", _I)
-_COMMENT_LEAD = _re(r"^\s{0,8}(?:#|//|/\*|\*|--|;|<!--|rem\b)", _I)
+_IMPERATIVE_LEAD = _re(
+    r"(?:^|[.!?:;,)]|^\s{0,8}(?:[-*+]|\d{1,3}[.)])|\b(?:please|now|then|and|also|first|just|simply)"
+    # an addressee: "Assistant must output …", "AI: print …"
+    r"|\b(?:assistant|ai|model|chatbot|bot|gpt|claude|copilot|you)\b[\s,:]{0,3}(?:must|should|shall|will|need\s+to|have\s+to|are\s+to)?)"
+    r"\s{0,3}$",
+    _I,
+)
+#: A code comment that says what the code does. Not "<!--" (a classic hiding place for an
+#: injection in a web page), not "--", ";" or "*" (a markdown bullet as often as a comment).
+_COMMENT_LEAD = _re(r"^\s{0,8}(?:#|//|/\*|rem\b)", _I)
 
 
 def _check_extraction(m: re.Match[str], text: str) -> Hit | None:
@@ -1095,9 +1157,10 @@ def _check_extraction(m: re.Match[str], text: str) -> Hit | None:
     # "the system prompt": an instruction only when the verb starts one ("Now print the system
     # prompt"), not "a --debug flag that will print the system prompt", "click a run to display
     # the system message" or a code comment saying what the code does.
-    line_start = text.rfind("\n", 0, m.start()) + 1
-    lead = text[line_start : m.start()]
-    if _COMMENT_LEAD.match(lead) or not _IMPERATIVE_LEAD.search(lead[-200:]):
+    lead = _line_before(text, m.start(), 200)
+    # Only the lead's end decides (its start matters when it is short): a bounded search.
+    tail = lead if len(lead) <= 48 else "\0" + lead[-48:]
+    if _COMMENT_LEAD.match(lead) or not _IMPERATIVE_LEAD.search(tail):
         return None
     return Hit()
 
@@ -1212,13 +1275,14 @@ RULES: tuple[Rule, ...] = (
          (_re(r"\bauthorization\s{0,3}[:=]\s{0,3}[\"']?(?:basic|token|digest|apikey|api-key|sso-key|key)\s{1,3}([A-Za-z0-9._~+/=:\-]{8,4096})", _I),),
          _check_secret_value, keywords=("authorization",), group=1),
     Rule("secret.api_key_header", PII, HIGH, "API key or token in a request header", "secret",
-         (_re(r"(?<![\w\-])(?:x-[\w\-]{0,30}(?:api[_\-]?key|auth|token|secret)[\w\-]{0,20}|private-token|api[_\-]key)\s{0,3}:\s{0,3}[\"']?([A-Za-z0-9._~+/=\-]{12,4096})", _I),),
-         _check_secret_value, keywords=("x-", "private-token", "api-key", "api_key"), group=1),
+         (_re(r"(?<![\w\-])(?:x-[\w\-]{0,30}(?:api[_\-]?key|auth(?:[_\-]?token)?|token|secret)|private-token|api[_\-]key)\s{0,3}:\s{0,3}[\"']?([A-Za-z0-9._~+/=\-]{16,4096})", _I),),
+         _check_random_value, keywords=("x-", "private-token", "api-key", "api_key"), group=1),
     Rule("secret.session_cookie", PII, HIGH, "Session cookie in a Cookie header", "secret",
-         (_re(r"\b(?:set-)?cookie\s{0,3}:\s{0,3}(?:[^\n]{0,300}?\b)?(?:session(?:id)?|sessid|sid|phpsessid|jsessionid|connect\.sid|_session|auth[_\-]?token|access[_\-]?token|remember[_\-]?(?:me|token)|jwt)=([^;\s\"']{8,4096})", _I),),
+         (_re(r"(?m)^[ \t\"'-]{0,8}(?:-H\s{1,3}[\"']?)?(?:set-)?cookie\s{0,3}:\s{0,3}(?:[^;\n=]{1,80}=[^;\n]{0,400};\s{0,3}){0,10}(?:session(?:id)?|sessid|sid|phpsessid|jsessionid|connect\.sid|_session|auth[_\-]?token|access[_\-]?token|remember[_\-]?(?:me|token)|jwt)=([^;\s\"']{8,4096})", _I),
+          _re(r"\s-H\s{1,3}[\"'](?:set-)?cookie\s{0,3}:\s{0,3}(?:[^;\n=\"']{1,80}=[^;\n\"']{0,400};\s{0,3}){0,10}(?:session(?:id)?|sessid|sid|phpsessid|jsessionid|connect\.sid|_session|auth[_\-]?token|access[_\-]?token|remember[_\-]?(?:me|token)|jwt)=([^;\s\"']{8,4096})", _I)),
          _check_secret_value, keywords=("cookie",), group=1),
     Rule("secret.cli_password", PII, HIGH, "Password given on a command line", "secret",
-         (_re(r"(?:^|\s)(?:-u|--user)\s{1,3}[\"']?[^\s\"':]{1,64}:([^\s\"'@]{4,256})"),
+         (_CLI_USER,
           _re(r"(?:^|\s)--(?:password|passwd|pass)(?:=|\s{1,3})[\"']?([^\s\"']{4,256})"),
           _re(r"\bmysql(?:dump|admin)?\b[^\n]{0,200}?\s-p([^\s\"']{4,256})")),
          _check_cli_password, keywords=("-u", "--user", "--pass", "mysql"), group=1),
@@ -1268,7 +1332,7 @@ RULES: tuple[Rule, ...] = (
          keywords=("rm", "dd", "mkfs", "(", "chmod", "/dev/", "rd", "del", "remove-item", "format", "vssadmin",
                    "find", "shred")),
     Rule("cmd.persistence", CMD, HIGH, "Installs persistence (cron job, Run key, sudoers, authorized_keys, setuid shell)",
-         patterns=_PERSISTENCE,
+         finder=_persistence_hits,
          keywords=("crontab", "*", "@reboot", "\\run", "nopasswd", "sudoers", "chmod", "authorized_keys", ">>")),
     Rule("cmd.interpreter_payload", CMD, CRITICAL, "Code-execution payload for an interpreter",
          patterns=_INTERPRETER_PAYLOAD,

@@ -395,10 +395,13 @@ def test_a_history_locked_at_start_is_waited_for_then_tried_again(
     finally:
         other.rollback()
         other.close()
+    win = app.open_history()  # open on the in-memory history
     app._reopen_timer.timeout.emit()
     wait_event(qtbot, env, "history_reopened")
     assert not app._reopen_timer.isActive()
     assert [e.category for e in app.history.entries()] == ["jailbreak"]  # moved to the file
+    assert win.history is app.history and win.status_label.text() == ""  # follows the file
+    assert win.table.rowCount() == 1
     check = sqlite3.connect(str(db))
     assert check.execute("SELECT COUNT(*) FROM detections").fetchone() == (1,)
     check.close()

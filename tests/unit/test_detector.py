@@ -469,6 +469,11 @@ _PLAIN = "Sup3rSecret!2024"
         "GET /admin HTTP/1.1\nAuthorization: Basic " + base64.b64encode(b"admin:" + _PLAIN.encode()).decode(),
         '{"auths":{"registry.corp.example":{"auth":"'
         + base64.b64encode(b"ci-bot:" + _PLAIN.encode()).decode() + '"}}}',
+        "password:\n        " + base64.b64encode(_PLAIN.encode()).decode() + "\n",  # YAML, next line
+        # a Kubernetes image-pull secret: a Docker config, itself base64, inside the manifest
+        "data:\n  .dockerconfigjson: " + base64.b64encode(json.dumps(
+            {"auths": {"r.example": {"auth": base64.b64encode(b"deploy:" + _PLAIN.encode()).decode()}}}
+        ).encode()).decode() + "\n",
     ],
 )
 def test_a_decoded_credential_is_not_shown(detector, rules_detector, text):
