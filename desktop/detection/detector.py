@@ -18,7 +18,6 @@ one worker thread (the app's scan worker); build another for another thread.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import time
@@ -34,7 +33,7 @@ from desktop.detection.model import (
     WindowScores,
     without_surrogates,
 )
-from desktop.detection.normalize import IN_PLACE_LAYERS, fold_with_offsets, normalize
+from desktop.detection.normalize import IN_PLACE_LAYERS, decode_base64, fold_with_offsets, normalize
 from desktop.detection.paths import default_model_dir
 from desktop.detection.policy import MODEL_RULE_ID, POLICY, Verdict, fuse, thresholds_from
 from desktop.detection.rules import MASK, redact, scan_rules
@@ -364,10 +363,7 @@ class L2ThreatDetector:
         # Mask first, then cut: a key cut in two at the excerpt's end no longer matches its rule,
         # and its first half would be shown. The margin lets a long secret that starts inside the
         # excerpt be matched whole.
-        text = text[: EXCERPT_CHARS * 2 + EXCERPT_MARGIN]
-        for secret in secrets:
-            text = text.replace(secret, MASK * 8)
-        masked = _redact(text)
+        masked = _redact(_mask_secrets(text[: EXCERPT_CHARS * 2 + EXCERPT_MARGIN], secrets))
         return _WS.sub(" ", masked).strip()[:EXCERPT_CHARS]
 
     def _empty(self, total: int, mode: str, mode_reason: str) -> DetectionResult:
@@ -410,13 +406,12 @@ class L2ThreatDetector:
         result = replace(
             result, evidence=evidence, latency_ms=(time.perf_counter() - start) * 1000.0
         )
-        def redact_shown(shown: str) -> str:
-            for secret in secrets:
-                shown = shown.replace(secret, MASK * 8)
-            return _redact(shown)
-
         explanation, details = explain(
-            result, text, redact=redact_shown, model_chars=model_chars, rules_chars=rules_chars
+            result,
+            text,
+            redact=lambda shown: _redact(_mask_secrets(shown, secrets)),
+            model_chars=model_chars,
+            rules_chars=rules_chars,
         )
         # What a hidden layer decodes to is shown (CLI, JSON, the details window): masked like the
         # excerpts, and cut to what a reader needs.
@@ -471,18 +466,17 @@ def _decoded_secrets(visible: str, layers: Sequence[HiddenLayer]) -> frozenset[s
     decoded = {layer.decoded for layer in layers if layer.decoded.strip()}
     for layer in layers:
         for m in _LABELLED_BLOB.finditer(layer.decoded[:MAX_HIDDEN_RULE_CHARS]):
-            inner = _b64_text(m.group(1))
+            inner = decode_base64(m.group(1))
             if inner is not None and inner in decoded:
                 found.add(inner)
     return frozenset(found)
 
 
-def _b64_text(blob: str) -> str | None:
-    try:
-        raw = base64.b64decode(blob + "=" * (-len(blob) % 4), altchars=b"-_" if ("-" in blob or "_" in blob) else None)
-        return raw.decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
+def _mask_secrets(text: str, secrets: frozenset[str]) -> str:
+    """``text`` with every decoded credential (see ``_decoded_secrets``) masked."""
+    for secret in secrets:
+        text = text.replace(secret, MASK * 8)
+    return text
 
 
 def _shown(masked: str) -> str:

@@ -33,7 +33,7 @@ from urllib.parse import unquote_to_bytes
 
 from desktop.detection.types import HiddenLayer, NormalizationStep, NormalizedText
 
-__all__ = ["normalize", "fold_with_offsets", "MAX_LAYERS"]
+__all__ = ["normalize", "fold_with_offsets", "decode_base64", "MAX_LAYERS"]
 
 #: The most hidden layers one call decodes (each costs a decode and a line of output).
 MAX_LAYERS = 64
@@ -545,6 +545,11 @@ def _plausible_text(data: bytes, *, min_letters: int = 3, letter_ratio: float = 
     if letters < min_letters or letters + sum(map(str.isdigit, decoded)) < letter_ratio * size:
         return None
     return decoded
+
+
+def decode_base64(blob: str) -> str | None:
+    """What a base64 blob decodes to, as the clean-up decodes a hidden layer (readable text only)."""
+    return _decode_base64(blob, len(blob))
 
 
 def _decode_base64(blob: str, room: int) -> str | None:
