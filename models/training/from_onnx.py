@@ -40,7 +40,41 @@ _MATMUL = re.compile(r"^/(encoder/encoder/layer\.\d+)/(.+)/MatMul_quant$")
 #: A query-pooled last layer (``train --pool query``) calls its projections itself, so the exporter
 #: names them by their own names within the layer, in the order they run.
 _QUERY_POOLED = {"query": "attention/self/query", "key": "attention/self/key", "value": "attention/self/value",
-                 "dense": "attention/output/dense", "dense_1": "output/dense"}
+                 "dense": "attention/output/dense", "dense_1": "output/dense",
+                 "LayerNorm": "attention/output/LayerNorm", "LayerNorm_1": "output/LayerNorm"}
+_LAYER_SCOPE = re.compile(r"^(encoder/encoder/layer\.\d+)/(.+)$")
+_LINEAR_NAMES = ("query", "key", "value", "dense", "dense_1")
+
+
+def _module_of(node_name: str) -> str:
+    """The module a node of the exported graph belongs to, as a state-dict prefix
+    (``/encoder/encoder/layer.1/LayerNorm/LayerNormalization`` of a query-pooled layer:
+    ``encoder.encoder.layer.1.attention.output.LayerNorm``)."""
+    scope = node_name.rsplit("/", 1)[0].lstrip("/")
+    m = _LAYER_SCOPE.match(scope)
+    if m:
+        scope = f"{m.group(1)}/{_QUERY_POOLED.get(m.group(2), m.group(2))}"
+    return scope.replace("/", ".")
+
+
+def _merged_constants(graph, init: dict) -> dict[str, np.ndarray]:
+    """Norm weights and biases by the node that reads them.
+
+    The exporter merges parameters of equal value into one initializer (a fresh network's norms
+    are all ones, its biases zeros; a short run can leave two alike), so such a parameter has no
+    initializer of its own name; the node that reads it still belongs to its module."""
+    found: dict[str, np.ndarray] = {}
+    for node in graph.node:
+        module = _module_of(node.name)
+        if node.op_type == "LayerNormalization" and len(node.input) == 3:
+            for suffix, name in (("weight", node.input[1]), ("bias", node.input[2])):
+                if name in init:
+                    found[f"{module}.{suffix}"] = init[name]
+        elif node.op_type == "Add" and module.rsplit(".", 1)[-1] in _LINEAR_NAMES + ("head",):
+            for name in node.input:
+                if name in init and not name.endswith(("_scale", "_zero_point", "_quantized")):
+                    found[f"{module}.bias"] = init[name]
+    return found
 
 
 def dequantised_state(path: Path) -> tuple[dict, int]:
@@ -71,6 +105,8 @@ def dequantised_state(path: Path) -> tuple[dict, int]:
         weight = next(x for x in node.input if x.endswith("_quantized") and x in init)
         key = f"{m.group(1)}/{_QUERY_POOLED.get(m.group(2), m.group(2))}".replace("/", ".") + ".weight"
         state[key] = np.ascontiguousarray(deq(weight[: -len("_quantized")]).T)  # ONNX [in, out] -> Linear [out, in]
+    for key, value in _merged_constants(graph, init).items():
+        state.setdefault(key, value.astype(np.float32))
     layers = len({k.split(".")[3] for k in state if k.startswith("encoder.encoder.layer.")})
     return state, layers
 

@@ -900,6 +900,32 @@ def test_extra_rows_are_scored_by_the_teacher_and_trained_on_kd_alone(built, mon
         train.main([*common, "--out", str(root / "bad"), "--teacher-logits", str(teacher / "train_logits.npy"), "--extra-rows", str(aug)])
 
 
+@pytest.mark.parametrize("pool", ["mean", "query"])
+def test_from_onnx_recovers_parameters_the_exporter_merged(tmp_path, pool):
+    """The exporter keeps one initializer for parameters of equal value: a fresh network's norms are
+    all ones and its biases zeros (a one-step run can leave two alike); each is found by the node
+    that reads it."""
+    import onnx
+    import torch
+
+    from models.training import from_onnx
+    from models.training.common import build_model
+
+    torch.manual_seed(0)
+    model = build_model(None, 8, None, tiny=True, pool=pool).eval()
+    export.export_onnx(model, tmp_path / "fp32.onnx")
+    export.quantize(tmp_path / "fp32.onnx", tmp_path / "int8.onnx")
+    names = {i.name for i in onnx.load(str(tmp_path / "int8.onnx")).graph.initializer}
+    orig = model.state_dict()
+    merged = [k for k in orig if ("LayerNorm" in k or k.endswith(".bias")) and k not in names]
+    assert "encoder.encoder.layer.1.output.LayerNorm.weight" in merged  # the case this test is about
+    state, layers = from_onnx.dequantised_state(tmp_path / "int8.onnx")
+    assert layers == 2
+    assert set(state) == set(orig) - {"encoder.embeddings.position_ids"}
+    for k in merged:
+        assert np.array_equal(state[k], orig[k].numpy()), k
+
+
 def test_from_onnx_recovers_the_weights_of_a_quantised_export(tmp_path):
     import torch
 
