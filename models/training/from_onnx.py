@@ -36,9 +36,9 @@ from models.training.common import (
     heads_of,
 )
 
-_MATMUL = re.compile(r"^/(encoder/encoder/layer\.\d+)/(.+)/MatMul_quant$")
-#: A query-pooled last layer (``train --pool query``) calls its projections itself, so the exporter
-#: names them by their own names within the layer, in the order they run.
+_MATMUL = re.compile(r"^/encoder/encoder/layer\.\d+/.+/MatMul_quant$")
+#: A query-pooled last layer (``train --pool query``) calls its projections and norms itself, so the
+#: exporter names them by their own names within the layer, in the order they run.
 _QUERY_POOLED = {"query": "attention/self/query", "key": "attention/self/key", "value": "attention/self/value",
                  "dense": "attention/output/dense", "dense_1": "output/dense",
                  "LayerNorm": "attention/output/LayerNorm", "LayerNorm_1": "output/LayerNorm"}
@@ -99,11 +99,10 @@ def dequantised_state(path: Path) -> tuple[dict, int]:
     if "head.weight" not in state:  # quantised: stored transposed, [hidden, labels]
         state["head.weight"] = np.ascontiguousarray(deq("head.weight_Transposed").T)
     for node in graph.node:
-        m = _MATMUL.match(node.name)
-        if node.op_type != "MatMulInteger" or not m:
+        if node.op_type != "MatMulInteger" or not _MATMUL.match(node.name):
             continue
         weight = next(x for x in node.input if x.endswith("_quantized") and x in init)
-        key = f"{m.group(1)}/{_QUERY_POOLED.get(m.group(2), m.group(2))}".replace("/", ".") + ".weight"
+        key = _module_of(node.name) + ".weight"
         state[key] = np.ascontiguousarray(deq(weight[: -len("_quantized")]).T)  # ONNX [in, out] -> Linear [out, in]
     for key, value in _merged_constants(graph, init).items():
         state.setdefault(key, value.astype(np.float32))
