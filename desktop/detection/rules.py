@@ -814,12 +814,13 @@ def _check_destructive(m: re.Match[str], text: str) -> Hit | None:
     return Hit()
 
 
+# A cron entry starts a line or a quoted string ("echo '* * * * * curl …' | crontab -"): anchored,
+# so a page of "* * * * *" is not tried at every star.
+_CRON_ENTRY = _re(rf"(?m)(?:^|(?<=[\"']))[ \t]{{0,4}}(?:@reboot|(?:\*|\d{{1,2}})(?:/\d{{1,2}})?\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*)\s[^\n]{{0,300}}?(?:\b{_FETCH}\b|/dev/tcp|\bnc\s)")  # fmt: skip
 _PERSISTENCE = (
     _re(rf"\bcrontab\b[^\n]{{0,300}}?\b{_FETCH}\b", _I),
     _re(rf"\b{_FETCH}\b[^\n]{{0,300}}?\|\s{{0,3}}crontab\b", _I),
-    # A cron entry starts a line or a quoted string ("echo '* * * * * curl …' | crontab -"): anchored,
-    # so a page of "* * * * *" is not tried at every star.
-    _re(rf"(?m)(?:^|(?<=[\"']))[ \t]{{0,4}}(?:@reboot|(?:\*|\d{{1,2}})(?:/\d{{1,2}})?\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*\s{{1,3}}\*)\s[^\n]{{0,300}}?(?:\b{_FETCH}\b|/dev/tcp|\bnc\s)"),
+    _CRON_ENTRY,
     _re(r"\breg(?:\.exe)?\s{1,5}add\s{1,5}[\"']?HK(?:CU|LM|EY_CURRENT_USER|EY_LOCAL_MACHINE)\\Software\\Microsoft\\Windows\\CurrentVersion\\Run(?:Once)?\b", _I),
     _re(r"\b(?:New|Set)-ItemProperty\b[^\n]{0,200}?\\CurrentVersion\\Run(?:Once)?\b", _I),
     _re(r"NOPASSWD\s{0,3}:\s{0,3}ALL[^\n]{0,100}?(?:>>?\s{0,3}|\btee\s{1,5}(?:-a\s{1,5})?)/etc/sudoers"),
@@ -836,7 +837,7 @@ _CRON_NEEDS = _re(rf"\b{_FETCH}\b|/dev/tcp|\bnc\s", _I)
 
 def _persistence_hits(text: str) -> Iterable[tuple[int, int, Hit]]:
     for pattern in _PERSISTENCE:
-        if pattern is _PERSISTENCE[2] and not _CRON_NEEDS.search(text):
+        if pattern is _CRON_ENTRY and not _CRON_NEEDS.search(text):
             continue
         for m in pattern.finditer(text):
             yield m.start(), m.end(), Hit()
