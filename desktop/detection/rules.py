@@ -592,7 +592,7 @@ def _line_before(text: str, pos: int, limit: int) -> str:
     cut by the limit starts with NUL, so that a pattern anchored at "^" does not take it for the
     line's start. Bounded: one long line must not make every match read it again."""
     lo = max(0, pos - limit)
-    nl = text.rfind("\n", lo, pos)
+    nl = text.rfind("\n", max(0, lo - 1), pos)  # from lo - 1: a line exactly ``limit`` long is whole
     if nl >= 0:
         return text[nl + 1 : pos]
     return text[lo:pos] if lo == 0 else "\0" + text[lo:pos]
@@ -1160,7 +1160,7 @@ def _check_extraction(m: re.Match[str], text: str) -> Hit | None:
     # the system message" or a code comment saying what the code does.
     lead = _line_before(text, m.start(), 200)
     # Only the lead's end decides (its start matters when it is short): a bounded search.
-    tail = lead if len(lead) <= 48 else "\0" + lead[-48:]
+    tail = _line_before(text, m.start(), 48)
     if _COMMENT_LEAD.match(lead) or not _IMPERATIVE_LEAD.search(tail):
         return None
     return Hit()

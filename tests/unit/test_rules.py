@@ -1050,3 +1050,29 @@ def test_a_cookie_header_later_in_its_pairs_is_found() -> None:
     text = "Cookie: theme=dark; lang=en; sessionid=8f14e45fceea167a5a36dedd4bea2543"
     assert "secret.session_cookie" in ids(text)
     assert "8f14e45f" not in redact(text, scan_rules(text))
+
+
+# --- the bounded look-back ---------------------------------------------------------------
+
+
+def _line_before_reference(text: str, pos: int, limit: int) -> str:
+    line = text[text.rfind("\n", 0, pos) + 1 : pos]
+    return line if len(line) <= limit else "\0" + line[-limit:]
+
+
+@pytest.mark.parametrize("length", [9, 10, 11])
+def test_line_before_keeps_a_line_as_long_as_its_limit_whole(length: int) -> None:
+    from desktop.detection.rules import _line_before
+
+    text = "first\n" + "x" * length + "print"
+    got = _line_before(text, len(text) - len("print"), 10)
+    assert got == ("x" * length if length <= 10 else "\0" + "x" * 10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="ab\n", max_size=40), data=st.data(), limit=st.integers(1, 12))
+def test_line_before_is_the_line_start_to_pos_or_its_marked_tail(text: str, data: st.DataObject, limit: int) -> None:
+    from desktop.detection.rules import _line_before
+
+    pos = data.draw(st.integers(0, len(text)))
+    assert _line_before(text, pos, limit) == _line_before_reference(text, pos, limit)
