@@ -97,6 +97,8 @@ def test_two_step_training_then_export(built):
     assert manifest["labels"][0] == "benign" and len(manifest["labels"]) == 8
     assert all(0.5 <= t <= 1.0 for t in manifest["thresholds"].values())
     assert manifest["metrics"]["int8_fp32_label_agreement_val"] >= 0.0
+    transfer = manifest["metrics"]["val_half_transfer"]
+    assert transfer["draws"] == 100 and 0.0 <= transfer["benign_fpr_mean"] <= transfer["benign_fpr_p90"] <= 1.0
 
     import onnxruntime as ort
 
@@ -295,6 +297,41 @@ def test_threshold_choice_meets_the_false_alarm_budget():
     pred = export.decide(probs, th)
     assert ((pred != 0) & (y == 0)).sum() <= 0.01 * (y == 0).sum()
     assert th[0] == 0.0 and (th[1:] >= 0.5).all()
+
+
+def _grouped_logits(rng: np.random.Generator, benign_shift: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """40 benign groups of 20 rows (each group's command score shifted by its own draw, times
+    ``benign_shift``) and 40 command-injection groups of 10 rows."""
+    logits, y, groups = [], [], []
+    for g in range(40):
+        level = rng.normal() * benign_shift
+        for _ in range(20):
+            row = np.full(8, -4.0)
+            row[0], row[1] = 4.0, level + rng.normal() * 0.3
+            logits.append(row), y.append(0), groups.append(f"b{g}")
+        for _ in range(10):
+            row = np.full(8, -4.0)
+            row[1] = 6.0 + rng.normal()
+            logits.append(row), y.append(1), groups.append(f"t{g}")
+    return np.array(logits), np.array(y), groups
+
+
+def test_threshold_transfer_reads_the_groups_it_did_not_fit():
+    rng = np.random.default_rng(0)
+    # Benign groups whose command scores rise together: thresholds fitted on half of them hold
+    # the 1 % budget there, and the other half, with its own high groups, goes over it.
+    logits, y, groups = _grouped_logits(rng, benign_shift=3.0)
+    transfer = export.threshold_transfer(logits, y, groups, max_fpr=0.01, draws=30)
+    assert transfer["draws"] == 30
+    assert transfer["benign_fpr_mean"] > 0.01
+    assert transfer["benign_fpr_p90"] >= transfer["benign_fpr_mean"]
+    # Benign rows far from every threat: nothing alarms on either half.
+    logits, y, groups = _grouped_logits(rng, benign_shift=0.0)
+    logits[y == 0, 1] -= 8.0
+    clean = export.threshold_transfer(logits, y, groups, max_fpr=0.01, draws=10)
+    assert clean["benign_fpr_mean"] == 0.0 and clean["macro_f1_mean"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="two groups"):
+        export.threshold_transfer(logits, y, ["one"] * len(y), max_fpr=0.01)
 
 
 def test_roc_auc_and_recall_at_fpr():
