@@ -275,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"INT8 vs FP32 label agreement {agreement:.4f}, max probability gap {max_gap:.4f}")
     print(f"temperature {temperature:.3f}; thresholds {dict(zip(LABELS, th.round(4).tolist(), strict=True))}; val benign FPR {val_fpr:.4f}")
     transfer = None
-    if args.transfer_draws > 0 and len({r["group"] for r in val}) >= 2:
-        transfer = threshold_transfer(lq, enc.labels, [r["group"] for r in val], args.max_benign_fpr, args.transfer_draws)
+    groups = [r["group"] for r in val]
+    if args.transfer_draws > 0 and len(set(groups)) >= 2:
+        transfer = threshold_transfer(lq, enc.labels, groups, args.max_benign_fpr, args.transfer_draws)
         print(f"thresholds fitted on half the validation groups, read on the other half ({transfer['draws']} draws): "
               f"benign FPR {transfer['benign_fpr_mean']:.4f} (p90 {transfer['benign_fpr_p90']:.4f}), "
               f"macro-F1 {transfer['macro_f1_mean']:.4f}")
