@@ -178,6 +178,23 @@ def predict_logits(model, seqs: list[list[int]], device, batch_size: int = 64) -
     return out
 
 
+def class_weight_scales(specs: list[str]) -> np.ndarray:
+    """Per-class factors on the cross-entropy weights from ``LABEL=FACTOR`` strings (1 where none is given)."""
+    scales = np.ones(len(LABELS))
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or name not in LABELS:
+            raise ValueError(f"--class-weight-scale wants LABEL=FACTOR with LABEL one of {', '.join(LABELS)}, got {spec!r}")
+        try:
+            factor = float(value)
+        except ValueError:
+            raise ValueError(f"--class-weight-scale {spec!r}: {value!r} is not a number") from None
+        if not factor > 0 or not np.isfinite(factor):
+            raise ValueError(f"--class-weight-scale {spec!r}: the factor must be a positive number")
+        scales[LABELS.index(name)] = factor
+    return scales
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="directory with train.jsonl.gz and val.jsonl.gz")
@@ -230,7 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra-rows", type=Path, default=None,
                     help="output of models.training.augment (rows.jsonl.gz, logits.npy): unlabelled rows trained on the "
                          "distillation term alone, beside the training file (with --teacher-logits)")
+    ap.add_argument("--class-weight-scale", action="append", default=[], metavar="LABEL=FACTOR",
+                    help="multiply one class's cross-entropy weight, e.g. command_injection=2 (repeatable)")
     args = ap.parse_args(argv)
+    try:
+        scales = class_weight_scales(args.class_weight_scale)
+    except ValueError as e:
+        ap.error(str(e))
     if not 0.0 <= args.kd_alpha <= 1.0:
         ap.error(f"--kd-alpha must be between 0 and 1, got {args.kd_alpha}")
     if args.kd_temp <= 0:
@@ -311,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     labelled = tr.labels[:n_labelled]
     counts = np.bincount(labelled, minlength=len(LABELS)).astype(np.float64)
     weights = (counts.sum() / np.maximum(counts, 1)) ** 0.5
-    weights = weights / weights[labelled].mean()
+    weights = weights / weights[labelled].mean() * scales
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device), ignore_index=IGNORE)
 
     lengths = [len(s) for s in tr.ids]

@@ -1308,3 +1308,18 @@ def test_developer_artifacts_cover_every_kind_with_threat_twins_in_the_same_grou
     benign = [r for r in rows if r.label == "benign" and r.group.split(":")[2] in {"uuids", "hashes", "json_blob"}]
     # opaque benign artifacts hold nothing a rule calls a threat: the model learns them as text
     assert benign and not [r.text for r in benign if any(e.severity >= 3 for e in scan_rules(r.text))]
+
+
+def test_class_weight_scale_multiplies_one_class_weight(built, capsys):
+    root, out = built
+    common = ["--data", str(out), "--tiny-random", "--eval-every", "1", "--batch-size", "8", "--max-val", "16", "--max-steps", "1"]
+    assert train.main([*common, "--out", str(root / "plain")]) == 0
+    assert train.main([*common, "--out", str(root / "scaled"), "--class-weight-scale", "command_injection=3"]) == 0
+    plain, scaled = (json.loads((root / r / "train_config.json").read_text())["class_weights"] for r in ("plain", "scaled"))
+    cmd = train.LABELS.index("command_injection")
+    assert scaled[cmd] == pytest.approx(3 * plain[cmd], rel=1e-3)
+    assert [w for i, w in enumerate(scaled) if i != cmd] == [w for i, w in enumerate(plain) if i != cmd]
+    for bad in ("command=2", "command_injection", "command_injection=0", "command_injection=x", "command_injection=nan"):
+        with pytest.raises(SystemExit):
+            train.main([*common, "--out", str(root / "bad"), "--class-weight-scale", bad])
+        assert "--class-weight-scale" in capsys.readouterr().err
