@@ -132,7 +132,7 @@ def manifest_thresholds(th: np.ndarray, decimals: int = 4) -> np.ndarray:
     return np.round(out, decimals)
 
 
-def calibrate(logits: np.ndarray, y: np.ndarray, max_fpr: float) -> tuple[float, np.ndarray]:
+def calibrate(logits: np.ndarray, y: np.ndarray, max_fpr: float, recall_floor: float = 0.0) -> tuple[float, np.ndarray]:
     """Temperature and per-class thresholds exactly as the manifest stores them (4 decimals).
 
     Both are chosen with the stored values, so the validation false-alarm rate reported is the
@@ -140,11 +140,11 @@ def calibrate(logits: np.ndarray, y: np.ndarray, max_fpr: float) -> tuple[float,
     can only remove alarms (scores crowd near the top, and rounding a threshold down lets rows through).
     """
     temperature = round(fit_temperature(logits, y), 4)
-    return temperature, manifest_thresholds(choose_thresholds(softmax(logits, temperature), y, max_fpr))
+    return temperature, manifest_thresholds(choose_thresholds(softmax(logits, temperature), y, max_fpr, recall_floor=recall_floor))
 
 
 def threshold_transfer(logits: np.ndarray, y: np.ndarray, groups: Sequence[str], max_fpr: float,
-                       draws: int = 100, seed: int = 0) -> dict:
+                       draws: int = 100, seed: int = 0, recall_floor: float = 0.0) -> dict:
     """How the budget carries to groups the thresholds never saw, on validation alone.
 
     Each draw calibrates (temperature and thresholds, as :func:`calibrate`) on half of the
@@ -162,7 +162,7 @@ def threshold_transfer(logits: np.ndarray, y: np.ndarray, groups: Sequence[str],
     fprs, f1s = [], []
     for _ in range(draws):
         fit = np.isin(groups, rng.choice(names, len(names) // 2, replace=False))
-        temperature, th = calibrate(logits[fit], y[fit], max_fpr)
+        temperature, th = calibrate(logits[fit], y[fit], max_fpr, recall_floor)
         pred = decide(softmax(logits[~fit], temperature), th)
         benign = y[~fit] == 0
         fprs.append(float((pred[benign] != 0).mean()) if benign.any() else 0.0)
@@ -171,7 +171,8 @@ def threshold_transfer(logits: np.ndarray, y: np.ndarray, groups: Sequence[str],
             "benign_fpr_p90": round(float(np.quantile(fprs, 0.9)), 4), "macro_f1_mean": round(float(np.mean(f1s)), 4)}
 
 
-def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: float = 0.5, ceiling: float = 0.995) -> np.ndarray:
+def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: float = 0.5, ceiling: float = 0.995,
+                      recall_floor: float = 0.0) -> np.ndarray:
     """Per-class thresholds that spend a benign false-alarm budget where it buys the most recall.
 
     Under :func:`decide` a row can only alarm for its top class, so each class is
@@ -182,6 +183,11 @@ def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: f
     step at a time on the class whose next step gains the most macro recall per
     benign alarm (looking a few benign rows ahead, so a class whose gain sits
     behind one noisy benign row is not starved). Thresholds never go below ``floor``.
+
+    With ``recall_floor`` > 0 the budget first lifts classes to that recall, cheapest first (the
+    fewest benign alarms to reach it), as far as the budget goes; a class that cannot reach it
+    within what is left gets nothing in this phase. The greedy spending above then uses the rest.
+    The greedy rule alone maximises macro recall and can leave one class far below the others.
     """
     k = probs.shape[1]
     top = probs.argmax(1)
@@ -208,6 +214,17 @@ def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: f
     for c in range(1, k):
         th[c] = thr(c, 0)
     spent = 0
+    if recall_floor > 0:
+        need = {}
+        for c in range(1, k):
+            j = next((j for j in range(len(neg[c]) + 1) if recall(c, thr(c, j)) >= recall_floor), None)
+            if j is not None:
+                need[c] = j
+        for c in sorted(need, key=lambda c: (need[c], c)):
+            if spent + need[c] <= budget:
+                used[c] = need[c]
+                spent += need[c]
+                th[c] = thr(c, used[c])
     while spent < budget:
         best = None
         for c in range(1, k):
@@ -240,7 +257,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="half-split draws of the validation groups for the threshold-transfer figure (0 = skip)")
     ap.add_argument("--reduce-range", action="store_true",
                     help="7-bit weights: the same integer products on CPUs with and without VNNI (default: 8-bit, as shipped)")
+    ap.add_argument("--recall-floor", type=float, default=0.0,
+                    help="spend the false-alarm budget first on lifting classes to this validation recall, cheapest first "
+                         "(0 = the greedy macro-recall rule alone)")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.recall_floor <= 1.0:
+        ap.error(f"--recall-floor must be between 0 and 1, got {args.recall_floor}")
 
     import torch
 
@@ -268,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     pf, pq = softmax(lf), softmax(lq)
     agreement = float((pf.argmax(1) == pq.argmax(1)).mean())
     max_gap = float(np.abs(pf - pq).max())
-    temperature, th = calibrate(lq, enc.labels, args.max_benign_fpr)
+    temperature, th = calibrate(lq, enc.labels, args.max_benign_fpr, args.recall_floor)
     pred = decide(softmax(lq, temperature), th)
     benign = enc.labels == 0
     val_fpr = float(((pred != 0) & benign).sum() / max(1, benign.sum()))
@@ -277,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     transfer = None
     groups = [r["group"] for r in val]
     if args.transfer_draws > 0 and len(set(groups)) >= 2:
-        transfer = threshold_transfer(lq, enc.labels, groups, args.max_benign_fpr, args.transfer_draws)
+        transfer = threshold_transfer(lq, enc.labels, groups, args.max_benign_fpr, args.transfer_draws, recall_floor=args.recall_floor)
         print(f"thresholds fitted on half the validation groups, read on the other half ({transfer['draws']} draws): "
               f"benign FPR {transfer['benign_fpr_mean']:.4f} (p90 {transfer['benign_fpr_p90']:.4f}), "
               f"macro-F1 {transfer['macro_f1_mean']:.4f}")
@@ -304,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             "int8_fp32_max_prob_gap_val": round(max_gap, 4),
             "val_benign_fpr": round(val_fpr, 4),
             "val_rows": len(val),
+            "threshold_budget": args.max_benign_fpr,
+            "threshold_recall_floor": args.recall_floor,
         },
     }
     if transfer is not None:

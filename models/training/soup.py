@@ -57,12 +57,12 @@ def average(states: list[dict]) -> dict:
     return out
 
 
-def score(logits: np.ndarray, y: np.ndarray, budget: float) -> dict:
+def score(logits: np.ndarray, y: np.ndarray, budget: float, recall_floor: float = 0.0) -> dict:
     """Macro-F1 at the temperature and thresholds ``export`` would ship (fitted on these rows)."""
     from models.training.export import calibrate, decide
     from models.training.train import macro_f1
 
-    t, th = calibrate(logits, y, budget)
+    t, th = calibrate(logits, y, budget, recall_floor)
     pred = decide(softmax(logits, t), th)
     benign = y == 0
     return {"macro_f1": round(macro_f1(y, pred), 4), "benign_fpr": round(float((pred[benign] != 0).mean()), 4),
