@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-benign-fpr", type=float, default=0.008, help="the false-alarm budget the thresholds are chosen for")
     ap.add_argument("--max-val", type=int, default=0, help="cap validation rows (tests)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--take", choices=("best", "uniform"), default="best",
+                    help="best: the single run, uniform or greedy soup with the best validation score; "
+                         "uniform: the mean of all the runs, whatever the scores (a rule fixed beforehand)")
     ap.add_argument("--allow-different-starts", action="store_true",
                     help="average runs that began from different weights (different seeds, no common --init-from)")
     args = ap.parse_args(argv)
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     greedy = best
     candidates = {"single": ([order[0]], single[str(args.runs[order[0]])]), "uniform": (list(range(len(states))), uniform),
                   "greedy": (chosen, greedy)}
-    kind = max(candidates, key=lambda k: (candidates[k][1]["macro_f1"], -len(candidates[k][0])))
+    kind = "uniform" if args.take == "uniform" else max(candidates, key=lambda k: (candidates[k][1]["macro_f1"], -len(candidates[k][0])))
     members, result = candidates[kind]
     print(f"chosen: {kind} of {len(members)} run(s), val macro-F1 {result['macro_f1']}", flush=True)
 

@@ -300,6 +300,42 @@ def test_threshold_choice_meets_the_false_alarm_budget():
     assert th[0] == 0.0 and (th[1:] >= 0.5).all()
 
 
+
+def test_recall_floor_lifts_the_class_the_greedy_rule_starves():
+    """Class 1 gains 0.05 recall per benign alarm, class 2 only 0.02: the greedy rule spends the
+    whole budget (10 alarms) on class 1 and leaves class 2 at 0.80. A 0.85 floor first buys class 2
+    the 3 alarms it needs, then class 1 the 7 it needs, and both reach the floor."""
+    rows, y = [], []
+
+    def row(c, score, label):
+        p = np.full(8, (1 - score) / 7)
+        p[c] = score
+        rows.append(p), y.append(label)
+
+    for j in range(10):  # benign rows the two classes compete for, and the threats between them
+        row(1, 0.90 - 0.01 * j, 0)
+        row(2, 0.90 - 0.01 * j, 0)
+        for _ in range(5):
+            row(1, 0.895 - 0.01 * j, 1)
+        row(2, 0.895 - 0.01 * j, 2)
+        row(2, 0.894 - 0.01 * j, 2)
+    for _ in range(50):
+        row(1, 0.95, 1)
+    for _ in range(80):
+        row(2, 0.95, 2)
+    for _ in range(980):
+        row(0, 0.9, 0)
+    probs, y = np.array(rows), np.array(y)
+    recall = {}
+    for floor in (0.0, 0.85):
+        pred = export.decide(probs, export.choose_thresholds(probs, y, 0.01, recall_floor=floor))
+        assert ((pred != 0) & (y == 0)).sum() <= 10
+        recall[floor] = [round(float((pred[y == c] == c).mean()), 2) for c in (1, 2)]
+    assert recall[0.0] == [1.0, 0.8], recall
+    assert recall[0.85] == [0.85, 0.86], recall
+    with pytest.raises(SystemExit):
+        export.main(["--run", "unused", "--data", "unused", "--recall-floor", "1.5"])
+
 def _grouped_logits(rng: np.random.Generator, benign_shift: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """40 benign groups of 20 rows (each group's command score shifted by its own draw, times
     ``benign_shift``) and 40 command-injection groups of 10 rows."""
@@ -585,6 +621,10 @@ def test_soup_averages_runs_and_keeps_the_best_on_validation(built):
     members = [torch.load(Path(r) / "best.pt") for r in chosen]
     assert torch.allclose(torch.load(dest / "best.pt")[k], soup.average(members)[k])
     assert export.main(["--run", str(dest), "--data", str(out), "--out", str(root / "soup_model"), "--max-val", "32"]) == 0
+    # --take uniform writes the mean of every run, whatever the scores.
+    assert soup.main(["--data", str(out), "--out", str(root / "soup_u"), "--max-val", "32", "--take", "uniform", "--runs", *map(str, runs)]) == 0
+    assert torch.allclose(torch.load(root / "soup_u" / "best.pt")[k], mean[k])
+    assert json.loads((root / "soup_u" / "train_config.json").read_text())["soup"] == {"kind": "uniform", "runs": [str(r) for r in runs]}
 
 
 def test_soup_follows_init_from_to_the_first_run(tmp_path):
