@@ -185,9 +185,11 @@ def choose_thresholds(probs: np.ndarray, y: np.ndarray, max_fpr: float, floor: f
     behind one noisy benign row is not starved). Thresholds never go below ``floor``.
 
     With ``recall_floor`` > 0 the budget first lifts classes to that recall, cheapest first (the
-    fewest benign alarms to reach it), as far as the budget goes; a class that cannot reach it
-    within what is left gets nothing in this phase. The greedy spending above then uses the rest.
-    The greedy rule alone maximises macro recall and can leave one class far below the others.
+    fewest benign alarms to reach it). A class is lifted all the way or not at all: one that the
+    rest of the budget cannot bring to the floor gets nothing in this phase. The greedy spending
+    above then uses what is left. The greedy rule alone maximises macro recall and can leave one
+    class far below the others. (The manifest rounds thresholds up, which can leave a lifted class
+    a row short of the floor.)
     """
     k = probs.shape[1]
     top = probs.argmax(1)

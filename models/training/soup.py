@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-benign-fpr", type=float, default=0.008, help="the false-alarm budget the thresholds are chosen for")
     ap.add_argument("--max-val", type=int, default=0, help="cap validation rows (tests)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--recall-floor", type=float, default=0.0,
+                    help="score with export's recall floor (export --recall-floor), so the choice matches the shipped thresholds")
     ap.add_argument("--take", choices=("best", "uniform"), default="best",
                     help="best: the single run, uniform or greedy soup with the best validation score; "
                          "uniform: the mean of all the runs, whatever the scores (a rule fixed beforehand)")
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def evaluate(state: dict) -> dict:
         load_weights(model, state)
-        return score(predict_logits(model, enc.ids, torch.device("cpu")), enc.labels, args.max_benign_fpr)
+        return score(predict_logits(model, enc.ids, torch.device("cpu")), enc.labels, args.max_benign_fpr, args.recall_floor)
 
     single = {str(r): evaluate(s) for r, s in zip(args.runs, states, strict=True)}
     for r, s in single.items():
@@ -158,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg.update(out=str(args.out), soup={"kind": kind, "runs": [str(args.runs[i]) for i in members]})
     (args.out / "train_config.json").write_text(json.dumps(cfg, indent=1))
     (args.out / "soup.json").write_text(json.dumps({"single": single, "uniform": uniform, "greedy": {"runs": [str(args.runs[i]) for i in chosen], **greedy},
-                                                    "chosen": kind, "max_benign_fpr": args.max_benign_fpr}, indent=1))
+                                                    "chosen": kind, "max_benign_fpr": args.max_benign_fpr,
+                                                    "recall_floor": args.recall_floor}, indent=1))
     return 0
 
 

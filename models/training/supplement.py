@@ -225,11 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-template", type=int, default=20)
     ap.add_argument("--max-overlap", type=float, default=0.5, help="drop rows whose word-trigram Jaccard with a held-out row reaches this")
     ap.add_argument("--seed", type=int, default=46)
+    ap.add_argument("--hold-out", type=Path, action="append", default=[],
+                    help="a text file of more held-out lines (one per line, # comments), e.g. the everyday-command probe: "
+                         "rows that repeat one are dropped too (repeatable)")
     args = ap.parse_args(argv)
     if not (args.data / "train.jsonl.gz").is_file():
         print(f"{args.data}: no train.jsonl.gz (build the dataset first)", file=sys.stderr)
         return 2
     held_out = read_rows(args.data / "val.jsonl.gz") + read_rows(args.data / "test.jsonl.gz")
+    for path in args.hold_out:
+        held_out += [{"text": t} for t in path.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
     made = generate(args.seed, args.per_template)
     seen, rows = set(), []
     for r in made:
@@ -243,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in kept:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     summary = {"rows": len(kept), "train_sha256": train_file_sha256(args.data), "seed": args.seed, "per_template": args.per_template,
+               "hold_out": [str(p) for p in args.hold_out],
                "duplicates_dropped": len(made) - len(rows), "held_out_overlaps_dropped": int(sum(flags)),
                "by_label": dict(Counter(r["label"] for r in kept)), "groups": len({r["group"] for r in kept})}
     (args.out / "supplement.json").write_text(json.dumps(summary, indent=1))

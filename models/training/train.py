@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                          "distillation term alone, beside the training file (with --teacher-logits)")
     ap.add_argument("--supplement", type=Path, default=None,
                     help="output of models.training.supplement (rows.jsonl.gz, supplement.json): labelled training-only rows "
-                         "added to the training file (cross-entropy only: no teacher scored them)")
+                         "added to the training file (cross-entropy only: no teacher scored them; they count in the class weights)")
     ap.add_argument("--class-weight-scale", action="append", default=[], metavar="LABEL=FACTOR",
                     help="multiply one class's cross-entropy weight, e.g. command_injection=2 (repeatable)")
     args = ap.parse_args(argv)
@@ -440,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"best val {selected_on} {best:.4f} at step {best_step} of {step}, {time.time() - t0:.0f}s", flush=True)
     if args.save_logits:
         model.load_state_dict(torch.load(args.out / "best.pt", map_location=device))
-        np.save(args.out / "train_logits.npy", predict_logits(model, tr.ids[:n_labelled], device))
+        # The training file's rows only: a teacher's logits are matched to that file (supplement rows are not in it).
+        np.save(args.out / "train_logits.npy", predict_logits(model, tr.ids[:len(train_rows)], device))
         np.save(args.out / "val_logits.npy", predict_logits(model, encode(tok, all_val_rows).ids, device))
         print(f"logits of the best model written to {args.out}", flush=True)
     return 0

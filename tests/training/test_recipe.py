@@ -1395,6 +1395,12 @@ def test_supplement_is_seeded_new_and_keeps_out_what_repeats_a_held_out_row(buil
     held_out = rows(out / "val.jsonl.gz") + rows(out / "test.jsonl.gz")
     assert not any(supplement.held_out_overlap(kept, held_out, 0.5))
     assert supplement.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+    # --hold-out: lines of a probe file are kept out as well
+    line = next(r["text"] for r in kept if "\n" not in r["text"])
+    probe = tmp_path / "probe.txt"
+    probe.write_text(f"# a comment\n{line}\n", encoding="utf-8")
+    assert supplement.main(["--data", str(out), "--out", str(tmp_path / "sup2"), "--per-template", "2", "--hold-out", str(probe)]) == 0
+    assert not any(r["text"] == line for r in rows(tmp_path / "sup2" / "rows.jsonl.gz"))
 
 
 def test_supplement_rows_join_the_labelled_training_rows(built, tmp_path, monkeypatch):
@@ -1418,7 +1424,9 @@ def test_supplement_rows_join_the_labelled_training_rows(built, tmp_path, monkey
     monkeypatch.setattr(train, "mixed_distillation", spy)
     student = tmp_path / "student"
     assert train.main([*common, "--max-steps", "60", "--eval-every", "60", "--out", str(student), "--supplement", str(sup),
-                       "--teacher-logits", str(teacher / "train_logits.npy")]) == 0
+                       "--teacher-logits", str(teacher / "train_logits.npy"), "--save-logits"]) == 0
+    # its logits are of the training file's rows only, so it can teach another run
+    assert np.load(student / "train_logits.npy").shape == (len(rows(out / "train.jsonl.gz")), 8)
     cfg = json.loads((student / "train_config.json").read_text())
     assert cfg["supplement_rows"] == n_sup and cfg["train_rows"] == len(rows(out / "train.jsonl.gz"))
     # Supplement rows reached the batches with no teacher logits (cross-entropy only).
