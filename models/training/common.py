@@ -43,6 +43,11 @@ def read_rows(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def read_lines(path: Path) -> list[str]:
+    """The text lines of a hand-written list such as a probe file: blank lines and ``#`` comments left out."""
+    return [t for t in path.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
+
+
 @dataclass
 class Encoded:
     ids: list[list[int]]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.training.common import LABELS, encode, load_tokenizer, read_rows, softmax
+from models.training.common import LABELS, encode, load_tokenizer, read_lines, read_rows, softmax
 from models.training.export import decide, run_onnx
 
 
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             md.append(f"| {name} | {v['precision']} | {v['recall']} | {v['f1']} |")
 
     for probe in args.probe:
-        texts = [t for t in probe.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
+        texts = read_lines(probe)
         pp, decided = classify([e.ids for e in tok.encode_batch(texts)])
         alarms = [(t, LABELS[c], float(pp[i, c])) for i, (t, c) in enumerate(zip(texts, decided, strict=True)) if c != 0]
         metrics.setdefault("probes", {})[probe.name] = {"texts": len(texts), "model_alarms": len(alarms),

@@ -32,7 +32,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from models.training.common import read_rows, train_file_sha256
+from models.training.common import read_lines, read_rows, train_file_sha256
 
 #: Benign: commands an administrator types (THREATS.md, benign). Slots are filled from SLOTS.
 ADMIN_WINDOWS = [
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     held_out = read_rows(args.data / "val.jsonl.gz") + read_rows(args.data / "test.jsonl.gz")
     for path in args.hold_out:
-        held_out += [{"text": t} for t in path.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
+        held_out += [{"text": t} for t in read_lines(path)]
     made = generate(args.seed, args.per_template)
     seen, rows = set(), []
     for r in made:

@@ -300,7 +300,6 @@ def test_threshold_choice_meets_the_false_alarm_budget():
     assert th[0] == 0.0 and (th[1:] >= 0.5).all()
 
 
-
 def test_recall_floor_lifts_the_class_the_greedy_rule_starves():
     """Class 1 gains 0.05 recall per benign alarm, class 2 only 0.02: the greedy rule spends the
     whole budget (10 alarms) on class 1 and leaves class 2 at 0.80. A 0.85 floor first buys class 2
@@ -335,6 +334,7 @@ def test_recall_floor_lifts_the_class_the_greedy_rule_starves():
     assert recall[0.85] == [0.85, 0.86], recall
     with pytest.raises(SystemExit):
         export.main(["--run", "unused", "--data", "unused", "--recall-floor", "1.5"])
+
 
 def _grouped_logits(rng: np.random.Generator, benign_shift: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """40 benign groups of 20 rows (each group's command score shifted by its own draw, times
